@@ -1,0 +1,64 @@
+//! Attribute plan modifiers: small values that adjust one attribute's planned value or mark
+//! that changing it needs a new resource.
+
+use std::sync::Arc;
+
+use crate::diag::Diagnostics;
+use crate::path::AttributePath;
+use crate::value::Value;
+
+pub struct AttributePlanRequest<'a> {
+    pub path: &'a AttributePath,
+    pub config: &'a Value,
+    /// Null when the resource is being created.
+    pub prior: &'a Value,
+    /// False when the resource is being created: replacement and prior values mean nothing then.
+    pub resource_exists: bool,
+}
+
+pub struct AttributePlan {
+    pub value: Value,
+    pub requires_replace: bool,
+}
+
+pub trait PlanModifier: Send + Sync {
+    fn description(&self) -> String;
+    fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, diags: &mut Diagnostics);
+}
+
+/// Changing the value destroys and recreates the resource: for fields the API cannot change.
+pub struct RequiresReplace;
+
+pub fn requires_replace() -> Arc<dyn PlanModifier> {
+    Arc::new(RequiresReplace)
+}
+
+impl PlanModifier for RequiresReplace {
+    fn description(&self) -> String {
+        "changing this forces a new resource".into()
+    }
+    fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
+        if req.resource_exists && plan.value != *req.prior {
+            plan.requires_replace = true;
+        }
+    }
+}
+
+/// Keeps the prior value of a computed attribute that does not change after creation, instead
+/// of showing it as "known after apply" on every update.
+pub struct UseStateForUnknown;
+
+pub fn use_state_for_unknown() -> Arc<dyn PlanModifier> {
+    Arc::new(UseStateForUnknown)
+}
+
+impl PlanModifier for UseStateForUnknown {
+    fn description(&self) -> String {
+        "keeps its value across updates".into()
+    }
+    fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
+        if req.resource_exists && plan.value.is_unknown() && !req.prior.is_null() && !req.config.is_unknown() {
+            plan.value = req.prior.clone();
+        }
+    }
+}
