@@ -1,0 +1,128 @@
+//! The provider block: AWS region, profile, endpoint overrides and retry budget. Credentials
+//! come from the standard AWS chain (environment, shared files, SSO, process, IMDS), never
+//! from Terraform configuration, so they never reach state or plans.
+
+use async_trait::async_trait;
+use aws_config::retry::RetryConfig;
+use aws_config::BehaviorVersion;
+use scaling_schema::validator::{int_between, string_check};
+use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
+
+use crate::clients::{Clients, Endpoints};
+use crate::framework::Provider;
+
+pub struct ScalingProvider;
+
+const DEFAULT_MAX_ATTEMPTS: i64 = 5;
+
+fn endpoint(name: &str, service: &str) -> Attribute {
+    Attribute::optional(name, Type::String)
+        .describe(&format!("Custom {service} endpoint URL, for an emulator or a VPC endpoint."))
+        .validate(string_check("an http:// or https:// URL", endpoint_url_problem))
+}
+
+fn endpoint_url_problem(url: &str) -> Result<(), String> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or("is not an http:// or https:// URL")?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err("has no host".into());
+    }
+    Ok(())
+}
+
+/// AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+pub fn region_problem(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].parse::<u8>().is_ok();
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an AWS region name such as \"us-east-1\"".into())
+    }
+}
+
+#[async_trait]
+impl Provider for ScalingProvider {
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 0,
+            block: Block::new("Scaling resources for Kubernetes autoscaling, RDS read replicas, ElastiCache shards and CloudFront Origin Shield.")
+                .attribute(
+                    Attribute::optional("region", Type::String)
+                        .describe("AWS region. Defaults to the AWS_REGION environment variable or the profile's region.")
+                        .validate(string_check("an AWS region name", region_problem)),
+                )
+                .attribute(Attribute::optional("profile", Type::String).describe("Named profile from the shared AWS config and credentials files."))
+                .attribute(
+                    Attribute::optional("max_retries", Type::Number)
+                        .describe(&format!("Attempts per AWS request on throttling and transient errors (default {DEFAULT_MAX_ATTEMPTS})."))
+                        .validate(int_between(1, 25)),
+                )
+                .block(
+                    NestedBlock::new(
+                        "endpoints",
+                        Nesting::Single,
+                        Block::new("Custom service endpoints.")
+                            .attribute(endpoint("rds", "RDS"))
+                            .attribute(endpoint("elasticache", "ElastiCache"))
+                            .attribute(endpoint("cloudfront", "CloudFront")),
+                    ),
+                ),
+        }
+    }
+
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Clients> {
+        let known = |v: &Value| v.as_str().map(str::to_string);
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = known(config.attr("region")) {
+            loader = loader.region(aws_config::Region::new(region));
+        }
+        if let Some(profile) = known(config.attr("profile")) {
+            loader = loader.profile_name(profile);
+        }
+        let attempts = config.attr("max_retries").as_i64().unwrap_or(DEFAULT_MAX_ATTEMPTS);
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(u32::try_from(attempts).unwrap_or(5)));
+        let aws = loader.load().await;
+        if aws.region().is_none() {
+            diags.error_at(
+                AttributePath::of("region"),
+                "No AWS region",
+                "Set region in the provider block, or AWS_REGION in the environment, or a region in the selected profile.",
+            );
+            return None;
+        }
+        let e = config.attr("endpoints");
+        let endpoints = Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
+        tracing::debug!(region = aws.region().map(|r| r.as_ref()).unwrap_or(""), custom_rds_endpoint = endpoints.rds.is_some(), "configured");
+        Some(Clients::new(aws, endpoints))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_names() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4", "cn-north-1"] {
+            assert!(region_problem(ok).is_ok(), "{ok}");
+        }
+        for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "", "us-east-one"] {
+            assert!(region_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoint_urls() {
+        assert!(endpoint_url_problem("http://127.0.0.1:5000").is_ok());
+        assert!(endpoint_url_problem("https://rds.vpce.example").is_ok());
+        assert!(endpoint_url_problem("127.0.0.1:5000").is_err());
+        assert!(endpoint_url_problem("http://").is_err());
+    }
+}

@@ -1,0 +1,292 @@
+//! One handler per RPC, on values rather than wire messages.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use scaling_schema::{AttributePath, Diagnostics, Schema, Type, Value};
+use tokio_util::sync::CancellationToken;
+
+use super::plan::{plan_change, reconcile_with_plan, strip_unknowns};
+use super::{
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest,
+    ReadResponse, Resource, Timeouts, UpdateRequest, UpdateResponse,
+};
+use crate::clients::Clients;
+
+struct Registered {
+    resource: Box<dyn Resource>,
+    schema: Schema,
+    ty: Type,
+    timeouts: Timeouts,
+}
+
+pub struct ProviderServer {
+    provider: Box<dyn Provider>,
+    provider_schema: Schema,
+    provider_type: Type,
+    resources: BTreeMap<&'static str, Registered>,
+    clients: RwLock<Option<Arc<Clients>>>,
+    stop: CancellationToken,
+}
+
+pub struct PlanResult {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+    pub diagnostics: Diagnostics,
+}
+
+pub struct ImportedResource {
+    pub type_name: String,
+    pub state: Value,
+}
+
+impl ProviderServer {
+    pub fn new(provider: Box<dyn Provider>, resources: Vec<Box<dyn Resource>>) -> ProviderServer {
+        let provider_schema = provider.schema();
+        let provider_type = provider_schema.block.value_type();
+        let resources = resources
+            .into_iter()
+            .map(|resource| {
+                let schema = resource.schema();
+                let ty = schema.block.value_type();
+                let timeouts = resource.default_timeouts();
+                (resource.type_name(), Registered { resource, schema, ty, timeouts })
+            })
+            .collect();
+        ProviderServer {
+            provider,
+            provider_schema,
+            provider_type,
+            resources,
+            clients: RwLock::new(None),
+            stop: CancellationToken::new(),
+        }
+    }
+
+    pub fn provider_schema(&self) -> &Schema {
+        &self.provider_schema
+    }
+
+    pub fn provider_type(&self) -> &Type {
+        &self.provider_type
+    }
+
+    pub fn resource_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.resources.iter().map(|(name, r)| (*name, &r.schema))
+    }
+
+    /// The value type of a resource, for decoding its wire values.
+    pub fn resource_type(&self, type_name: &str) -> Option<&Type> {
+        self.resources.get(type_name).map(|r| &r.ty)
+    }
+
+    pub fn unknown_resource(type_name: &str) -> Diagnostics {
+        let mut d = Diagnostics::new();
+        d.error("Unknown resource type", format!("This provider has no resource type {type_name:?}."));
+        d
+    }
+
+    fn registered(&self, type_name: &str) -> Result<&Registered, Diagnostics> {
+        self.resources.get(type_name).ok_or_else(|| Self::unknown_resource(type_name))
+    }
+
+    fn context(&self) -> Result<Context, Diagnostics> {
+        let clients = self.clients.read().ok().and_then(|c| c.clone());
+        match clients {
+            Some(clients) => Ok(Context { clients, stop: self.stop.clone() }),
+            None => {
+                let mut d = Diagnostics::new();
+                d.error(
+                    "Provider not configured",
+                    "The scaling provider was asked to reach an API before Terraform configured it. \
+                     This is a bug in Terraform or the provider; please report it.",
+                );
+                Err(d)
+            }
+        }
+    }
+
+    pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        self.provider_schema.block.validate(config, &AttributePath::root(), &mut diags);
+        self.provider.validate(config, &mut diags);
+        diags
+    }
+
+    pub async fn configure_provider(&self, config: &Value) -> Diagnostics {
+        let mut diags = self.validate_provider_config(config);
+        if diags.has_errors() {
+            return diags;
+        }
+        if let Some(clients) = self.provider.configure(config, &mut diags).await {
+            if let Ok(mut slot) = self.clients.write() {
+                *slot = Some(Arc::new(clients));
+            }
+        }
+        diags
+    }
+
+    pub fn validate_resource_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return d,
+        };
+        let mut diags = Diagnostics::new();
+        r.schema.block.validate(config, &AttributePath::root(), &mut diags);
+        r.resource.validate(config, &mut diags);
+        diags
+    }
+
+    /// Reads state stored by any earlier version of this resource's schema. There has only been
+    /// version 0 so far, so upgrading is decoding against the current type, which drops
+    /// attributes that no longer exist and reads new ones as null.
+    pub fn upgrade_resource_state(&self, type_name: &str, version: i64, raw_json: &[u8]) -> (Value, Diagnostics) {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return (Value::Null, d),
+        };
+        let mut diags = Diagnostics::new();
+        if version > r.schema.version {
+            diags.error(
+                "State written by a newer provider",
+                format!(
+                    "This {type_name} was stored with schema version {version}, newer than this provider's {}. \
+                     Use the provider version that wrote it.",
+                    r.schema.version
+                ),
+            );
+            return (Value::Null, diags);
+        }
+        match scaling_schema::json::decode(raw_json, &r.ty) {
+            Ok(v) => (v, diags),
+            Err(e) => {
+                diags.error("Unreadable state", format!("The stored state of this {type_name} cannot be read: {e}"));
+                (Value::Null, diags)
+            }
+        }
+    }
+
+    pub async fn read_resource(&self, type_name: &str, state: &Value) -> (Value, Diagnostics) {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return (state.clone(), d),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (state.clone(), d),
+        };
+        let mut resp = ReadResponse::default();
+        r.resource.read(&ctx, ReadRequest { state }, &mut resp).await;
+        if resp.diagnostics.has_errors() {
+            // A failed read must not lose the object: keep what we knew.
+            return (state.clone(), resp.diagnostics);
+        }
+        let mut new_state = strip_unknowns(&resp.state);
+        if !new_state.is_null() {
+            fill_defaults(&r.schema, &mut new_state);
+        }
+        (new_state, resp.diagnostics)
+    }
+
+    pub fn plan_resource_change(&self, type_name: &str, prior: &Value, proposed: &Value, config: &Value) -> PlanResult {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return PlanResult { planned: proposed.clone(), requires_replace: Vec::new(), diagnostics: d },
+        };
+        if proposed.is_null() {
+            // Destroy: nothing to plan.
+            return PlanResult { planned: Value::Null, requires_replace: Vec::new(), diagnostics: Diagnostics::new() };
+        }
+        let mut diagnostics = Diagnostics::new();
+        let planned = plan_change(&r.schema.block, prior, proposed, config, &mut diagnostics);
+        let mut resp = PlanResponse { planned: planned.value, requires_replace: planned.requires_replace, diagnostics };
+        r.resource.modify_plan(&PlanRequest { config, prior }, &mut resp);
+        PlanResult { planned: resp.planned, requires_replace: resp.requires_replace, diagnostics: resp.diagnostics }
+    }
+
+    pub async fn apply_resource_change(&self, type_name: &str, prior: &Value, planned: &Value, config: &Value) -> (Value, Diagnostics) {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return (prior.clone(), d),
+        };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(d) => return (prior.clone(), d),
+        };
+        if planned.is_null() {
+            let timeout = r.timeouts.resolve(prior).delete;
+            let mut resp = DeleteResponse::default();
+            r.resource.delete(&ctx, DeleteRequest { prior, timeout }, &mut resp).await;
+            // On failure the object may still exist: keep it in state.
+            let state = if resp.diagnostics.has_errors() { prior.clone() } else { Value::Null };
+            return (state, resp.diagnostics);
+        }
+        let (actual, diagnostics) = if prior.is_null() {
+            let timeout = r.timeouts.resolve(planned).create;
+            let mut resp = CreateResponse::default();
+            r.resource.create(&ctx, CreateRequest { config, planned, timeout }, &mut resp).await;
+            (resp.state, resp.diagnostics)
+        } else {
+            let timeout = r.timeouts.resolve(planned).update;
+            let mut resp = UpdateResponse { state: prior.clone(), diagnostics: Diagnostics::new() };
+            r.resource.update(&ctx, UpdateRequest { config, prior, planned, timeout }, &mut resp).await;
+            (resp.state, resp.diagnostics)
+        };
+        if diagnostics.has_errors() {
+            // Terraform records what exists (tainting a half-made object); the plan no longer binds.
+            return (strip_unknowns(&actual), diagnostics);
+        }
+        if actual.is_null() {
+            let mut d = diagnostics;
+            d.error("Provider returned no state", format!("The {type_name} reported success but no state. This is a bug in the provider."));
+            return (Value::Null, d);
+        }
+        (reconcile_with_plan(planned, &actual, &AttributePath::root()), diagnostics)
+    }
+
+    pub fn import_resource_state(&self, type_name: &str, id: &str) -> (Vec<ImportedResource>, Diagnostics) {
+        let r = match self.registered(type_name) {
+            Ok(r) => r,
+            Err(d) => return (Vec::new(), d),
+        };
+        let mut diags = Diagnostics::new();
+        match r.resource.import_state(id, &mut diags) {
+            Some(state) if !diags.has_errors() => {
+                (vec![ImportedResource { type_name: type_name.to_string(), state: complete_object(&r.ty, state) }], diags)
+            }
+            _ => (Vec::new(), diags),
+        }
+    }
+
+    /// `StopProvider`: every wait in progress ends now.
+    pub fn stop(&self) {
+        tracing::info!("stop requested: ending in-flight waits");
+        self.stop.cancel();
+    }
+}
+
+/// Optional attributes with defaults read back as their default when the API has no notion of
+/// them (after import, for one), so an unchanged configuration plans no change.
+fn fill_defaults(schema: &Schema, state: &mut Value) {
+    for a in &schema.block.attributes {
+        if let Some(d) = &a.default {
+            if state.attr(&a.name).is_null() {
+                state.set_attr(&a.name, d.clone());
+            }
+        }
+    }
+}
+
+/// Gives an object every attribute of its type, null where absent.
+fn complete_object(ty: &Type, value: Value) -> Value {
+    match (ty, value) {
+        (Type::Object(attrs), Value::Object(mut m)) => {
+            for name in attrs.keys() {
+                m.entry(name.clone()).or_insert(Value::Null);
+            }
+            m.retain(|k, _| attrs.contains_key(k));
+            Value::Object(m)
+        }
+        (_, v) => v,
+    }
+}

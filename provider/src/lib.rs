@@ -1,0 +1,17 @@
+//! terraform-provider-scaling: the scaling runbook as Terraform resources.
+
+pub mod aws_error;
+pub mod clients;
+pub mod config;
+pub mod framework;
+pub mod plugin;
+pub mod proto;
+pub mod resources;
+pub mod server;
+
+use std::sync::Arc;
+
+/// The provider with every resource registered.
+pub fn provider_server() -> Arc<framework::ProviderServer> {
+    Arc::new(framework::ProviderServer::new(Box::new(config::ScalingProvider), resources::all()))
+}

@@ -1,0 +1,563 @@
+//! `scaling_read_replica`: an RDS read replica (the runbook's "Horizontal Scaling (Read
+//! Replicas)"), created from a source instance, resized and re-tagged in place, optionally
+//! promoted to a standalone instance, deleted without a final snapshot.
+//!
+//! Import ID: the replica's DB instance identifier, e.g. `skillancer-replica-2`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_rds::types::{DbInstance, Tag};
+use scaling_schema::validator::string_check;
+use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
+
+use crate::aws_error;
+use crate::framework::wait::{Acceptor, WaitError, Waiter};
+use crate::framework::{
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
+    Resource, Timeouts, UpdateRequest, UpdateResponse,
+};
+
+pub struct ReadReplica;
+
+const TYPE_NAME: &str = "scaling_read_replica";
+
+/// RDS DB instance identifiers: 1 to 63 letters, digits or hyphens; first a letter; no two
+/// hyphens in a row and none at the end.
+pub fn identifier_problem(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 63 {
+        return Err("must be 1 to 63 characters long".into());
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("must start with a letter".into());
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
+    }
+    if id.contains("--") {
+        return Err("must not contain two consecutive hyphens".into());
+    }
+    if id.ends_with('-') {
+        return Err("must not end with a hyphen".into());
+    }
+    Ok(())
+}
+
+/// A source is an identifier in the provider's region, or the ARN of an instance in another
+/// region: `arn:aws:rds:REGION:ACCOUNT:db:IDENTIFIER` (any AWS partition).
+pub fn source_problem(source: &str) -> Result<(), String> {
+    if !source.starts_with("arn:") {
+        return identifier_problem(source);
+    }
+    let parts: Vec<&str> = source.split(':').collect();
+    let shape = "is not an RDS instance ARN of the form arn:aws:rds:REGION:ACCOUNT_ID:db:IDENTIFIER";
+    if parts.len() != 7 || !parts[1].starts_with("aws") || parts[2] != "rds" || parts[5] != "db" {
+        return Err(shape.into());
+    }
+    crate::config::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
+    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{shape} (the account ID must be 12 digits)"));
+    }
+    identifier_problem(parts[6]).map_err(|why| format!("names instance {:?}, which {why}", parts[6]))
+}
+
+/// `db.<family>.<size>`, e.g. `db.r6g.xlarge`, `db.t4g.micro`, `db.m5d.24xlarge`.
+pub fn instance_class_problem(class: &str) -> Result<(), String> {
+    let parts: Vec<&str> = class.split('.').collect();
+    let ok = parts.len() == 3
+        && parts[0] == "db"
+        && parts[1..].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an RDS instance class such as \"db.r6g.xlarge\"".into())
+    }
+}
+
+/// Availability zones: a region name followed by a letter, e.g. `us-east-1a`.
+fn availability_zone_problem(az: &str) -> Result<(), String> {
+    let (region, zone) = az.split_at(az.len().saturating_sub(1));
+    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::config::region_problem(region).is_ok() {
+        Ok(())
+    } else {
+        Err("is not an availability zone such as \"us-east-1a\"".into())
+    }
+}
+
+/// Statuses RDS cannot leave without someone's help: waiting on would only time out.
+const FAILED_STATUSES: &[&str] = &[
+    "failed",
+    "inaccessible-encryption-credentials",
+    "inaccessible-encryption-credentials-recoverable",
+    "incompatible-network",
+    "incompatible-option-group",
+    "incompatible-parameters",
+    "incompatible-restore",
+    "insufficient-capacity",
+    "restore-error",
+    "storage-full",
+];
+
+fn waiter(max_wait: Duration) -> Waiter {
+    Waiter::new(max_wait).with_delays(Duration::from_secs(2), Duration::from_secs(30))
+}
+
+impl ReadReplica {
+    fn timeouts() -> Timeouts {
+        Timeouts { create: Duration::from_secs(40 * 60), update: Duration::from_secs(80 * 60), delete: Duration::from_secs(60 * 60) }
+    }
+
+    async fn describe(ctx: &Context, id: &str) -> Result<Option<DbInstance>, String> {
+        match ctx.clients.rds().describe_db_instances().db_instance_identifier(id).send().await {
+            Ok(out) => Ok(out.db_instances.unwrap_or_default().into_iter().find(|i| i.db_instance_identifier() == Some(id))),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => Ok(None),
+            Err(e) => Err(aws_error::describe("DescribeDBInstances", &e)),
+        }
+    }
+
+    /// Waits until the instance is `available` and, when given, has become what `done` checks.
+    async fn wait_available(
+        ctx: &Context,
+        id: &str,
+        max_wait: Duration,
+        done: impl Fn(&DbInstance) -> bool,
+    ) -> Result<DbInstance, WaitError<String>> {
+        waiter(max_wait)
+            .wait(&format!("DB instance {id} to become available"), &ctx.stop, || async {
+                Ok(match Self::describe(ctx, id).await? {
+                    // Just after a create call the instance may not be listed yet.
+                    None => Acceptor::Retry("not listed yet".into()),
+                    Some(i) => {
+                        let status = i.db_instance_status().unwrap_or("unknown").to_string();
+                        if FAILED_STATUSES.contains(&status.as_str()) {
+                            Acceptor::Failure(format!("status {status}"))
+                        } else if status == "available" && done(&i) {
+                            Acceptor::Success(i)
+                        } else {
+                            Acceptor::Retry(status)
+                        }
+                    }
+                })
+            })
+            .await
+    }
+
+    async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<String>> {
+        waiter(max_wait)
+            .wait(&format!("DB instance {id} to be deleted"), &ctx.stop, || async {
+                Ok(match Self::describe(ctx, id).await? {
+                    None => Acceptor::Success(()),
+                    Some(i) => Acceptor::Retry(i.db_instance_status().unwrap_or("unknown").to_string()),
+                })
+            })
+            .await
+    }
+
+    /// State from what RDS reports, keeping what only the configuration knows (apply
+    /// timing, timeouts) and the source as the user wrote it.
+    fn state_from(instance: &DbInstance, prior: &Value) -> Value {
+        let id = instance.db_instance_identifier().unwrap_or_default();
+        let reported_source = instance.read_replica_source_db_instance_identifier();
+        let prior_source = prior.attr("source_db_instance_identifier");
+        let source = match (reported_source, prior_source.as_str()) {
+            // Same instance written two ways (identifier vs ARN): keep the user's spelling.
+            (Some(r), Some(p)) if r == p || p.rsplit(':').next() == Some(r) || r.rsplit(':').next() == Some(p) => prior_source.clone(),
+            (Some(r), _) => Value::from(r),
+            // Promoted: RDS forgets the source; the state remembers where it came from.
+            (None, _) => prior_source.clone(),
+        };
+        let pending_class = instance.pending_modified_values().and_then(|p| p.db_instance_class());
+        // A class change waiting for the maintenance window is what the instance will be; the
+        // pending attribute says it is not there yet.
+        let class = pending_class.or(instance.db_instance_class());
+        let tags: BTreeMap<String, String> =
+            instance.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect();
+        let tags = if tags.is_empty() && prior.attr("tags").is_null() { Value::Null } else { Value::from_string_map(&tags) };
+        let endpoint = instance.endpoint();
+        Value::object([
+            ("id", Value::from(id)),
+            ("identifier", Value::from(id)),
+            ("source_db_instance_identifier", source),
+            ("instance_class", Value::opt_string(class)),
+            ("availability_zone", Value::opt_string(instance.availability_zone())),
+            ("apply_immediately", prior.attr("apply_immediately").clone()),
+            // Promotion is one-way: once promoted in state it stays so, and an instance with no
+            // source was promoted, whoever did it.
+            ("promote", Value::Bool(prior.attr("promote").as_bool() == Some(true) || reported_source.is_none())),
+            ("tags", tags),
+            ("arn", Value::opt_string(instance.db_instance_arn())),
+            ("address", Value::opt_string(endpoint.and_then(|e| e.address()))),
+            ("port", Value::opt_int(endpoint.and_then(|e| e.port()).map(i64::from))),
+            ("status", Value::opt_string(instance.db_instance_status())),
+            ("engine", Value::opt_string(instance.engine())),
+            ("engine_version", Value::opt_string(instance.engine_version())),
+            ("resource_id", Value::opt_string(instance.dbi_resource_id())),
+            ("pending_instance_class", Value::opt_string(pending_class)),
+            ("timeouts", prior.attr("timeouts").clone()),
+        ])
+    }
+
+    /// The state to report after a failure part-way: what RDS says now, else what we had.
+    async fn current_state(ctx: &Context, id: &str, fallback: &Value) -> Value {
+        match Self::describe(ctx, id).await {
+            Ok(Some(i)) => Self::state_from(&i, fallback),
+            Ok(None) => Value::Null,
+            Err(_) => fallback.clone(),
+        }
+    }
+
+    async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
+        ctx.clients
+            .rds()
+            .promote_read_replica()
+            .db_instance_identifier(id)
+            .send()
+            .await
+            .map_err(|e| aws_error::describe("PromoteReadReplica", &e))?;
+        // RDS restarts the instance and drops its source; status is what tells us it is done.
+        Self::wait_available(ctx, id, max_wait, |_| true).await.map_err(|e| e.to_string())
+    }
+}
+
+fn tags_of(v: &Value) -> BTreeMap<String, String> {
+    v.attr("tags").string_map()
+}
+
+fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
+    v.attr(name).as_str().unwrap_or_default()
+}
+
+#[async_trait]
+impl Resource for ReadReplica {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        Self::timeouts()
+    }
+
+    fn schema(&self) -> Schema {
+        let computed = |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).describe(text).use_state_for_unknown();
+        Schema {
+            version: 0,
+            block: Block::new(
+                "An RDS read replica of an existing DB instance. Class and tags change in place; a new source or identifier \
+                 creates a new replica. Setting `promote = true` turns the replica into a standalone instance (one-way). \
+                 Deleting skips the final snapshot. Import with the replica's identifier.",
+            )
+            .attribute(computed("id", Type::String, "The replica's DB instance identifier."))
+            .attribute(
+                Attribute::required("identifier", Type::String)
+                    .describe("DB instance identifier of the replica.")
+                    .validate(string_check("1 to 63 letters, digits or hyphens, starting with a letter, without a trailing or double hyphen", identifier_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::required("source_db_instance_identifier", Type::String)
+                    .describe("The instance to replicate: its identifier in the provider's region, or its ARN for a cross-region replica.")
+                    .validate(string_check("a DB instance identifier or an RDS instance ARN", source_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::required("instance_class", Type::String)
+                    .describe("Instance class of the replica, e.g. `db.r6g.xlarge`. Changing it resizes the replica in place (the replica restarts).")
+                    .validate(string_check("an RDS instance class (db.FAMILY.SIZE)", instance_class_problem)),
+            )
+            .attribute(
+                Attribute::optional_computed("availability_zone", Type::String)
+                    .describe("Availability zone for the replica; RDS picks one when unset.")
+                    .validate(string_check("an availability zone name", availability_zone_problem))
+                    .use_state_for_unknown()
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::optional_computed("apply_immediately", Type::Bool)
+                    .describe("Apply class changes now rather than in the next maintenance window.")
+                    .default(Value::Bool(true)),
+            )
+            .attribute(
+                Attribute::optional_computed("promote", Type::Bool)
+                    .describe("Promote the replica to a standalone instance. Promotion cannot be undone: changing this from true to false is refused.")
+                    .default(Value::Bool(false)),
+            )
+            .attribute(Attribute::optional("tags", Type::map(Type::String)).describe("Tags on the replica."))
+            .attribute(computed("arn", Type::String, "ARN of the replica."))
+            .attribute(computed("address", Type::String, "DNS address of the replica's endpoint."))
+            .attribute(computed("port", Type::Number, "Port of the replica's endpoint."))
+            .attribute(Attribute::computed("status", Type::String).describe("RDS status of the instance, e.g. `available`."))
+            .attribute(computed("engine", Type::String, "Database engine, inherited from the source."))
+            .attribute(computed("engine_version", Type::String, "Engine version, inherited from the source."))
+            .attribute(computed("resource_id", Type::String, "The region-unique, immutable resource ID (DbiResourceId)."))
+            .attribute(
+                Attribute::computed("pending_instance_class", Type::String)
+                    .describe("The class a deferred modification will apply in the next maintenance window, if any."),
+            )
+            .block(Self::timeouts().block()),
+        }
+    }
+
+    fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        let prior = req.prior;
+        if prior.is_null() {
+            return;
+        }
+        let planned = &resp.planned;
+        if prior.attr("promote").as_bool() == Some(true) && planned.attr("promote").as_bool() == Some(false) {
+            resp.diagnostics.error_at(
+                AttributePath::of("promote"),
+                "A promoted replica cannot be demoted",
+                format!(
+                    "{} is already a standalone instance (promote = true), and RDS cannot turn it back into a replica. \
+                     Set promote = true, or replace the resource (terraform apply -replace=...) to create a new replica.",
+                    str_attr(prior, "identifier")
+                ),
+            );
+        }
+        let (old_class, new_class) = (prior.attr("instance_class"), planned.attr("instance_class"));
+        if new_class.is_known() && old_class != new_class && resp.requires_replace.is_empty() {
+            if planned.attr("apply_immediately").as_bool() == Some(false) {
+                resp.diagnostics.warning_at(
+                    AttributePath::of("instance_class"),
+                    "Class change deferred to the maintenance window",
+                    format!(
+                        "apply_immediately = false: RDS will change {} from {} to {} in its next maintenance window, not now. \
+                         Until then pending_instance_class shows the change.",
+                        str_attr(prior, "identifier"),
+                        str_attr(prior, "instance_class"),
+                        new_class.as_str().unwrap_or("?")
+                    ),
+                );
+            } else {
+                resp.diagnostics.warning_at(
+                    AttributePath::of("instance_class"),
+                    "The replica restarts to change class",
+                    format!(
+                        "{} will be unavailable for reads for several minutes while it moves to {}. Route reads elsewhere first.",
+                        str_attr(prior, "identifier"),
+                        new_class.as_str().unwrap_or("?")
+                    ),
+                );
+            }
+        }
+        if prior.attr("promote").as_bool() == Some(false) && planned.attr("promote").as_bool() == Some(true) {
+            resp.diagnostics.warning_at(
+                AttributePath::of("promote"),
+                "Promotion is permanent",
+                format!("{} will stop replicating and become a standalone, writable instance; it restarts during promotion.", str_attr(prior, "identifier")),
+            );
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+        let planned = req.planned;
+        let id = str_attr(planned, "identifier");
+        let mut call = ctx
+            .clients
+            .rds()
+            .create_db_instance_read_replica()
+            .db_instance_identifier(id)
+            .source_db_instance_identifier(str_attr(planned, "source_db_instance_identifier"))
+            .db_instance_class(str_attr(planned, "instance_class"))
+            .set_tags(Some(to_tags(&tags_of(planned))).filter(|t| !t.is_empty()));
+        if let Some(az) = planned.attr("availability_zone").as_str() {
+            call = call.availability_zone(az);
+        }
+        let created = match call.send().await {
+            Ok(out) => out.db_instance,
+            Err(e) => {
+                resp.diagnostics.error("Could not create the read replica", aws_error::describe("CreateDBInstanceReadReplica", &e));
+                return;
+            }
+        };
+        // From here the replica exists: every exit records it so nothing is orphaned.
+        resp.state = match &created {
+            Some(i) => Self::state_from(i, planned),
+            None => planned.clone(),
+        };
+        let deadline = tokio::time::Instant::now() + req.timeout;
+        let mut instance = match Self::wait_available(ctx, id, req.timeout, |_| true).await {
+            Ok(i) => i,
+            Err(e) => {
+                resp.diagnostics.error("The read replica did not become available", e.to_string());
+                resp.state = Self::current_state(ctx, id, &resp.state).await;
+                return;
+            }
+        };
+        if planned.attr("promote").as_bool() == Some(true) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match Self::promote(ctx, id, left).await {
+                Ok(i) => instance = i,
+                Err(e) => {
+                    resp.diagnostics.error("The replica was created but could not be promoted", e);
+                    resp.state = Self::current_state(ctx, id, &resp.state).await;
+                    return;
+                }
+            }
+        }
+        resp.state = Self::state_from(&instance, planned);
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let id = str_attr(req.state, "identifier");
+        match Self::describe(ctx, id).await {
+            Ok(Some(i)) => resp.state = Self::state_from(&i, req.state),
+            Ok(None) => {
+                tracing::info!(identifier = id, "read replica no longer exists; removing it from state");
+                resp.state = Value::Null;
+            }
+            Err(e) => resp.diagnostics.error("Could not read the read replica", e),
+        }
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        let (prior, planned) = (req.prior, req.planned);
+        let id = str_attr(prior, "identifier").to_string();
+        let rds = ctx.clients.rds();
+        let deadline = tokio::time::Instant::now() + req.timeout;
+        let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
+
+        let target_class = str_attr(planned, "instance_class");
+        if prior.attr("instance_class") != planned.attr("instance_class") {
+            let now = planned.attr("apply_immediately").as_bool() != Some(false);
+            if let Err(e) = rds.modify_db_instance().db_instance_identifier(&id).db_instance_class(target_class).apply_immediately(now).send().await {
+                resp.diagnostics.error("Could not change the replica's instance class", aws_error::describe("ModifyDBInstance", &e));
+                resp.state = Self::current_state(ctx, &id, prior).await;
+                return;
+            }
+            if now {
+                let waited = Self::wait_available(ctx, &id, left(), |i| {
+                    i.db_instance_class() == Some(target_class) && i.pending_modified_values().and_then(|p| p.db_instance_class()).is_none()
+                })
+                .await;
+                if let Err(e) = waited {
+                    resp.diagnostics.error("The class change did not finish", e.to_string());
+                    resp.state = Self::current_state(ctx, &id, prior).await;
+                    return;
+                }
+            }
+        }
+
+        let (old_tags, new_tags) = (tags_of(prior), tags_of(planned));
+        if old_tags != new_tags {
+            let arn = str_attr(prior, "arn");
+            let removed: Vec<String> = old_tags.keys().filter(|k| !new_tags.contains_key(*k)).cloned().collect();
+            let changed: BTreeMap<String, String> = new_tags.iter().filter(|(k, v)| old_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            if !removed.is_empty() {
+                if let Err(e) = rds.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(removed)).send().await {
+                    resp.diagnostics.error("Could not remove tags", aws_error::describe("RemoveTagsFromResource", &e));
+                    resp.state = Self::current_state(ctx, &id, prior).await;
+                    return;
+                }
+            }
+            if !changed.is_empty() {
+                if let Err(e) = rds.add_tags_to_resource().resource_name(arn).set_tags(Some(to_tags(&changed))).send().await {
+                    resp.diagnostics.error("Could not add tags", aws_error::describe("AddTagsToResource", &e));
+                    resp.state = Self::current_state(ctx, &id, prior).await;
+                    return;
+                }
+            }
+        }
+
+        if prior.attr("promote").as_bool() == Some(false) && planned.attr("promote").as_bool() == Some(true) {
+            if let Err(e) = Self::promote(ctx, &id, left()).await {
+                resp.diagnostics.error("Could not promote the replica", e);
+                resp.state = Self::current_state(ctx, &id, prior).await;
+                return;
+            }
+        }
+
+        match Self::describe(ctx, &id).await {
+            Ok(Some(i)) => resp.state = Self::state_from(&i, planned),
+            Ok(None) => {
+                resp.diagnostics.error("The replica disappeared during the update", format!("{id} no longer exists."));
+                resp.state = Value::Null;
+            }
+            Err(e) => {
+                resp.diagnostics.error("Could not read the replica after updating it", e);
+            }
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
+        let id = str_attr(req.prior, "identifier");
+        let sent = ctx
+            .clients
+            .rds()
+            .delete_db_instance()
+            .db_instance_identifier(id)
+            .skip_final_snapshot(true)
+            .delete_automated_backups(true)
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
+            Err(e) => {
+                resp.diagnostics.error("Could not delete the read replica", aws_error::describe("DeleteDBInstance", &e));
+                return;
+            }
+        }
+        if let Err(e) = Self::wait_deleted(ctx, id, req.timeout).await {
+            resp.diagnostics.error("The read replica was not deleted in time", e.to_string());
+        }
+    }
+
+    fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        if let Err(why) = identifier_problem(id) {
+            diags.error(
+                "Invalid import ID",
+                format!("Import a read replica by its DB instance identifier (e.g. skillancer-replica-2); {id:?} {why}."),
+            );
+            return None;
+        }
+        Some(Value::object([("id", Value::from(id)), ("identifier", Value::from(id))]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        for ok in ["skillancer-replica-2", "a", "db1", &"a".repeat(63)] {
+            assert!(identifier_problem(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1db", "-db", "db-", "db--x", "db_x", "db.x", &"a".repeat(64)] {
+            assert!(identifier_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sources() {
+        assert!(source_problem("skillancer-production").is_ok());
+        assert!(source_problem("arn:aws:rds:us-west-2:123456789012:db:skillancer-production").is_ok());
+        assert!(source_problem("arn:aws-us-gov:rds:us-gov-west-1:123456789012:db:prod").is_ok());
+        for bad in [
+            "arn:aws:rds:us-west-2:123456789012:cluster:prod",
+            "arn:aws:rds:us-west-2:1234:db:prod",
+            "arn:aws:rds:uswest2:123456789012:db:prod",
+            "arn:aws:rds:us-west-2:123456789012:db:prod--1",
+            "arn:aws:s3:::bucket",
+        ] {
+            assert!(source_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn classes_and_zones() {
+        assert!(instance_class_problem("db.r6g.xlarge").is_ok());
+        assert!(instance_class_problem("db.m5d.24xlarge").is_ok());
+        for bad in ["r6g.xlarge", "db.r6g", "db..large", "DB.R6G.LARGE", "cache.r6g.large"] {
+            assert!(instance_class_problem(bad).is_err(), "{bad}");
+        }
+        assert!(availability_zone_problem("us-east-1a").is_ok());
+        assert!(availability_zone_problem("us-east-1").is_err());
+    }
+}
