@@ -1,0 +1,287 @@
+//! `scaling_read_replica` end to end: the real terraform binary, the provider binary, moto.
+
+#[path = "harness/mod.rs"]
+mod harness;
+
+use harness::{Moto, Workspace, REGION};
+
+fn replica(name: &str, id: &str, source: &str, class: &str, extra: &str) -> String {
+    format!(
+        "resource \"scaling_read_replica\" \"{name}\" {{\n  identifier                    = \"{id}\"\n  \
+         source_db_instance_identifier = \"{source}\"\n  instance_class                = \"{class}\"\n{extra}}}\n"
+    )
+}
+
+fn set_class(moto: &Moto, id: &str, class: &str) {
+    let (id, class) = (id.to_string(), class.to_string());
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier(id).db_instance_class(class).apply_immediately(true).send().await.expect("modify");
+    });
+}
+
+#[test]
+fn lifecycle_plan_apply_drift_import_destroy() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "lc-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "lc-replica-2", "lc-production", "db.r6g.xlarge", "  tags = { team = \"infra\" }\n"));
+    ws.init();
+
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("scaling_read_replica.r will be created"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("arn                           = (known after apply)"), "{}", plan.stdout);
+
+    ws.apply();
+    let made = moto.instance(REGION, "lc-replica-2").expect("replica exists in moto");
+    assert_eq!(made.db_instance_class(), Some("db.r6g.xlarge"));
+    assert_eq!(made.read_replica_source_db_instance_identifier(), Some("lc-production"));
+    let state = ws.state_json();
+    let values = &state["values"]["root_module"]["resources"][0]["values"];
+    assert_eq!(values["arn"], made.db_instance_arn().unwrap());
+    assert_eq!(values["status"], "available");
+    assert_eq!(values["engine"], "postgres");
+    assert_eq!(values["apply_immediately"], true);
+
+    let clean = ws.plan();
+    assert_eq!(clean.code, 0, "second plan must show no changes:\n{}", clean.all());
+
+    // An out-of-band `aws rds modify-db-instance` shows as drift.
+    set_class(moto, "lc-replica-2", "db.r6g.large");
+    let drift = ws.plan();
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.stdout.contains(r#"~ instance_class                = "db.r6g.large" -> "db.r6g.xlarge""#), "{}", drift.stdout);
+    assert!(drift.stdout.contains("update in-place"), "{}", drift.stdout);
+    ws.apply();
+    assert_eq!(moto.instance(REGION, "lc-replica-2").unwrap().db_instance_class(), Some("db.r6g.xlarge"));
+    assert_eq!(ws.plan().code, 0);
+
+    // Import into an empty state, then a clean plan.
+    std::fs::remove_file(ws.path().join("terraform.tfstate")).unwrap();
+    let imported = ws.ok(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "lc-replica-2"]);
+    assert!(imported.stdout.contains("Import successful"), "{}", imported.stdout);
+    let after_import = ws.plan();
+    assert_eq!(after_import.code, 0, "plan after import must be clean:\n{}", after_import.all());
+
+    ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    assert!(moto.instance(REGION, "lc-replica-2").is_none(), "destroy must delete the replica");
+    assert!(moto.instance(REGION, "lc-production").is_some(), "destroy must leave the source alone");
+}
+
+#[test]
+fn class_and_tags_change_in_place_identifier_replaces() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "up-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "up-replica", "up-production", "db.r6g.large", "  tags = { team = \"infra\", tier = \"reads\" }\n"));
+    ws.init();
+    ws.apply();
+
+    ws.write(&replica("r", "up-replica", "up-production", "db.r6g.2xlarge", "  tags = { team = \"data\", cost = \"reads\" }\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("1 to change, 0 to destroy"), "{}", plan.stdout);
+    assert!(plan.all().contains("The replica restarts to change class"), "class changes warn of the restart:\n{}", plan.all());
+    ws.apply();
+    let i = moto.instance(REGION, "up-replica").unwrap();
+    assert_eq!(i.db_instance_class(), Some("db.r6g.2xlarge"));
+    let mut tags: Vec<(String, String)> =
+        i.tag_list().iter().map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string())).collect();
+    tags.sort();
+    assert_eq!(tags, vec![("cost".into(), "reads".into()), ("team".into(), "data".into())]);
+    assert_eq!(ws.plan().code, 0);
+
+    // Out-of-band tag edits are drift too.
+    let arn = i.db_instance_arn().unwrap().to_string();
+    moto.rds(REGION, |c| async move {
+        c.remove_tags_from_resource().resource_name(arn).tag_keys("cost").send().await.expect("untag");
+    });
+    let drift = ws.plan();
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.stdout.contains(r#"+ "cost" = "reads""#), "{}", drift.stdout);
+    ws.apply();
+
+    // A new identifier cannot be changed in place.
+    ws.write(&replica("r", "up-replica-b", "up-production", "db.r6g.2xlarge", "  tags = { team = \"data\", cost = \"reads\" }\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2);
+    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    assert!(plan.stdout.contains("# forces replacement"), "{}", plan.stdout);
+    ws.apply();
+    assert!(moto.instance(REGION, "up-replica").is_none());
+    assert!(moto.instance(REGION, "up-replica-b").is_some());
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+#[test]
+fn deleted_out_of_band_is_planned_again() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "gone-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "gone-replica", "gone-production", "db.r6g.large", ""));
+    ws.init();
+    ws.apply();
+    moto.rds(REGION, |c| async move {
+        c.delete_db_instance().db_instance_identifier("gone-replica").skip_final_snapshot(true).send().await.expect("delete");
+    });
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("scaling_read_replica.r will be created"), "{}", plan.stdout);
+    ws.apply();
+    assert!(moto.instance(REGION, "gone-replica").is_some());
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+#[test]
+fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "bad-production");
+    let cases: &[(&str, String, &str)] = &[
+        ("identifier", replica("r", "2-replica", "bad-production", "db.r6g.large", ""), "must start with a letter"),
+        ("identifier", replica("r", "bad--replica", "bad-production", "db.r6g.large", ""), "two consecutive hyphens"),
+        ("identifier", replica("r", "bad-replica-", "bad-production", "db.r6g.large", ""), "end with a hyphen"),
+        ("instance_class", replica("r", "bad-replica", "bad-production", "r6g.large", ""), "RDS instance class"),
+        (
+            "source_db_instance_identifier",
+            replica("r", "bad-replica", "arn:aws:rds:us-west-2:12345:db:bad-production", "db.r6g.large", ""),
+            "account ID must be 12 digits",
+        ),
+        ("availability_zone", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  availability_zone = \"us-east-1\"\n"), "availability zone"),
+        ("create", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  timeouts {\n    create = \"forever\"\n  }\n"), "forever"),
+    ];
+    let ws = Workspace::new(moto);
+    ws.write(&cases[0].1);
+    ws.init();
+    for (attribute, config, detail) in cases {
+        ws.write(config);
+        let plan = ws.plan();
+        assert_eq!(plan.code, 1, "{attribute}: plan must fail:\n{}", plan.all());
+        let out = plan.all();
+        assert!(out.contains(&format!("  {attribute} ")) || out.contains(&format!("{attribute} =")), "{attribute}: the diagnostic must point at the attribute:\n{out}");
+        assert!(plan.flat().contains(detail), "{attribute}: expected {detail:?} in:\n{out}");
+        let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(apply.code, 1, "{attribute}: apply must fail too");
+        assert!(!apply.stdout.contains("Creating..."), "{attribute}: nothing may be created:\n{}", apply.all());
+    }
+    for id in ["2-replica", "bad--replica", "bad-replica-", "bad-replica"] {
+        assert!(moto.instance(REGION, id).is_none(), "{id} must not exist");
+    }
+}
+
+#[test]
+fn promotion_is_one_way() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "pr-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", ""));
+    ws.init();
+    ws.apply();
+
+    ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = true\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.all().contains("Promotion is permanent"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(ws.plan().code, 0, "promoted replica must plan clean");
+
+    ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = false\n"));
+    let back = ws.plan();
+    assert_eq!(back.code, 1, "{}", back.all());
+    assert!(back.all().contains("A promoted replica cannot be demoted"), "{}", back.all());
+    assert!(back.all().contains("promote = false"), "the error must point at promote:\n{}", back.all());
+    ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = true\n"));
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+#[test]
+fn deferred_class_change_warns_at_plan() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "df-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "df-replica", "df-production", "db.r6g.large", "  apply_immediately = false\n"));
+    ws.init();
+    ws.apply();
+    ws.write(&replica("r", "df-replica", "df-production", "db.r6g.xlarge", "  apply_immediately = false\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.all().contains("Class change deferred to the maintenance window"), "{}", plan.all());
+    ws.apply();
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+}
+
+#[test]
+fn cross_region_replica_from_an_arn() {
+    let moto = Moto::shared();
+    let source_arn = moto.create_source("us-west-2", "xr-production");
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "xr-replica", &source_arn, "db.r6g.large", ""));
+    ws.init();
+    ws.apply();
+    let i = moto.instance(REGION, "xr-replica").expect("replica in us-east-1");
+    assert_eq!(i.read_replica_source_db_instance_identifier(), Some(source_arn.as_str()));
+    assert_eq!(ws.plan().code, 0);
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(moto.instance(REGION, "xr-replica").is_none());
+}
+
+#[test]
+fn missing_source_fails_apply_cleanly() {
+    let moto = Moto::shared();
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "orphan-replica", "no-such-production", "db.r6g.large", ""));
+    ws.init();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.all().contains("Could not create the read replica"), "{}", apply.all());
+    assert!(apply.all().contains("CreateDBInstanceReadReplica"), "{}", apply.all());
+    let state = ws.tf(&["state", "list"]);
+    assert!(state.stdout.trim().is_empty(), "nothing may be in state: {}", state.stdout);
+}
+
+#[test]
+fn bad_provider_configuration_is_a_diagnostic() {
+    let moto = Moto::shared();
+    let ws = Workspace::new(moto);
+    ws.write_raw(
+        "terraform {\n  required_providers {\n    scaling = { source = \"skillancer/scaling\" }\n  }\n}\n\
+         provider \"scaling\" {\n  region = \"mars-north\"\n  endpoints {\n    rds = \"127.0.0.1:1\"\n  }\n}\n\
+         resource \"scaling_read_replica\" \"r\" {\n  identifier = \"cfg-replica\"\n  source_db_instance_identifier = \"cfg-production\"\n  instance_class = \"db.r6g.large\"\n}\n",
+    );
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    let out = plan.all();
+    assert!(out.contains("Invalid region") && out.contains("mars-north"), "{out}");
+    assert!(out.contains("Invalid rds") && out.contains("not an http:// or https:// URL"), "{out}");
+    assert!(!out.contains("panic"), "{out}");
+}
+
+#[test]
+fn import_rejects_malformed_ids() {
+    let moto = Moto::shared();
+    let ws = Workspace::new(moto);
+    ws.write(&replica("r", "imp-replica", "imp-production", "db.r6g.large", ""));
+    ws.init();
+    let out = ws.tf(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "not_an_identifier"]);
+    assert_eq!(out.code, 1);
+    assert!(out.all().contains("Invalid import ID"), "{}", out.all());
+    // A well-formed ID of an instance that does not exist is reported, not imported.
+    let out = ws.tf(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "imp-replica"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.all().contains("non-existent") || out.all().contains("Cannot import"), "{}", out.all());
+}
+
+#[test]
+fn debug_logs_reach_terraform_without_credentials() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "log-production");
+    let mut ws = Workspace::new(moto);
+    ws.set_env("TF_LOG", "trace");
+    ws.write(&replica("r", "log-replica", "log-production", "db.r6g.large", ""));
+    ws.init();
+    let out = ws.apply();
+    assert!(out.stderr.contains("provider.terraform-provider-scaling"), "provider logs must reach TF_LOG");
+    assert!(out.stderr.contains("configured"), "our own debug events must be visible under TF_LOG=trace");
+    assert!(!out.all().contains(harness::SECRET_KEY), "the secret key must never be logged");
+    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+}
