@@ -1,9 +1,10 @@
 //! `scaling_read_replica` end to end: the real terraform binary, the provider binary, moto.
 
-#[path = "harness/mod.rs"]
-mod harness;
+use scaling_testkit::{Mirror, Moto, Workspace, REGION};
 
-use harness::{Moto, Workspace, REGION};
+fn workspace(moto: &'static Moto) -> Workspace {
+    Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), Some(moto))
+}
 
 fn replica(name: &str, id: &str, source: &str, class: &str, extra: &str) -> String {
     format!(
@@ -23,7 +24,7 @@ fn set_class(moto: &Moto, id: &str, class: &str) {
 fn lifecycle_plan_apply_drift_import_destroy() {
     let moto = Moto::shared();
     moto.create_source(REGION, "lc-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "lc-replica-2", "lc-production", "db.r6g.xlarge", "  tags = { team = \"infra\" }\n"));
     ws.init();
 
@@ -57,13 +58,13 @@ fn lifecycle_plan_apply_drift_import_destroy() {
     assert_eq!(ws.plan().code, 0);
 
     // Import into an empty state, then a clean plan.
-    std::fs::remove_file(ws.path().join("terraform.tfstate")).unwrap();
+    std::fs::remove_file(ws.state_file()).unwrap();
     let imported = ws.ok(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "lc-replica-2"]);
     assert!(imported.stdout.contains("Import successful"), "{}", imported.stdout);
     let after_import = ws.plan();
     assert_eq!(after_import.code, 0, "plan after import must be clean:\n{}", after_import.all());
 
-    ws.ok(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    ws.destroy();
     assert!(moto.instance(REGION, "lc-replica-2").is_none(), "destroy must delete the replica");
     assert!(moto.instance(REGION, "lc-production").is_some(), "destroy must leave the source alone");
 }
@@ -72,7 +73,7 @@ fn lifecycle_plan_apply_drift_import_destroy() {
 fn class_and_tags_change_in_place_identifier_replaces() {
     let moto = Moto::shared();
     moto.create_source(REGION, "up-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "up-replica", "up-production", "db.r6g.large", "  tags = { team = \"infra\", tier = \"reads\" }\n"));
     ws.init();
     ws.apply();
@@ -110,14 +111,14 @@ fn class_and_tags_change_in_place_identifier_replaces() {
     ws.apply();
     assert!(moto.instance(REGION, "up-replica").is_none());
     assert!(moto.instance(REGION, "up-replica-b").is_some());
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    ws.destroy();
 }
 
 #[test]
 fn deleted_out_of_band_is_planned_again() {
     let moto = Moto::shared();
     moto.create_source(REGION, "gone-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "gone-replica", "gone-production", "db.r6g.large", ""));
     ws.init();
     ws.apply();
@@ -129,7 +130,7 @@ fn deleted_out_of_band_is_planned_again() {
     assert!(plan.stdout.contains("scaling_read_replica.r will be created"), "{}", plan.stdout);
     ws.apply();
     assert!(moto.instance(REGION, "gone-replica").is_some());
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    ws.destroy();
 }
 
 #[test]
@@ -149,7 +150,7 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
         ("availability_zone", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  availability_zone = \"us-east-1\"\n"), "availability zone"),
         ("create", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  timeouts {\n    create = \"forever\"\n  }\n"), "forever"),
     ];
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&cases[0].1);
     ws.init();
     for (attribute, config, detail) in cases {
@@ -172,7 +173,7 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
 fn promotion_is_one_way() {
     let moto = Moto::shared();
     moto.create_source(REGION, "pr-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", ""));
     ws.init();
     ws.apply();
@@ -190,14 +191,14 @@ fn promotion_is_one_way() {
     assert!(back.all().contains("A promoted replica cannot be demoted"), "{}", back.all());
     assert!(back.all().contains("promote = false"), "the error must point at promote:\n{}", back.all());
     ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = true\n"));
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    ws.destroy();
 }
 
 #[test]
 fn deferred_class_change_warns_at_plan() {
     let moto = Moto::shared();
     moto.create_source(REGION, "df-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "df-replica", "df-production", "db.r6g.large", "  apply_immediately = false\n"));
     ws.init();
     ws.apply();
@@ -206,28 +207,28 @@ fn deferred_class_change_warns_at_plan() {
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.all().contains("Class change deferred to the maintenance window"), "{}", plan.all());
     ws.apply();
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    ws.destroy();
 }
 
 #[test]
 fn cross_region_replica_from_an_arn() {
     let moto = Moto::shared();
     let source_arn = moto.create_source("us-west-2", "xr-production");
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "xr-replica", &source_arn, "db.r6g.large", ""));
     ws.init();
     ws.apply();
     let i = moto.instance(REGION, "xr-replica").expect("replica in us-east-1");
     assert_eq!(i.read_replica_source_db_instance_identifier(), Some(source_arn.as_str()));
     assert_eq!(ws.plan().code, 0);
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    ws.destroy();
     assert!(moto.instance(REGION, "xr-replica").is_none());
 }
 
 #[test]
 fn missing_source_fails_apply_cleanly() {
     let moto = Moto::shared();
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "orphan-replica", "no-such-production", "db.r6g.large", ""));
     ws.init();
     let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
@@ -241,7 +242,7 @@ fn missing_source_fails_apply_cleanly() {
 #[test]
 fn bad_provider_configuration_is_a_diagnostic() {
     let moto = Moto::shared();
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write_raw(
         "terraform {\n  required_providers {\n    scaling = { source = \"skillancer/scaling\" }\n  }\n}\n\
          provider \"scaling\" {\n  region = \"mars-north\"\n  endpoints {\n    rds = \"127.0.0.1:1\"\n  }\n}\n\
@@ -259,7 +260,7 @@ fn bad_provider_configuration_is_a_diagnostic() {
 #[test]
 fn import_rejects_malformed_ids() {
     let moto = Moto::shared();
-    let ws = Workspace::new(moto);
+    let ws = workspace(moto);
     ws.write(&replica("r", "imp-replica", "imp-production", "db.r6g.large", ""));
     ws.init();
     let out = ws.tf(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "not_an_identifier"]);
@@ -275,13 +276,13 @@ fn import_rejects_malformed_ids() {
 fn debug_logs_reach_terraform_without_credentials() {
     let moto = Moto::shared();
     moto.create_source(REGION, "log-production");
-    let mut ws = Workspace::new(moto);
+    let mut ws = workspace(moto);
     ws.set_env("TF_LOG", "trace");
     ws.write(&replica("r", "log-replica", "log-production", "db.r6g.large", ""));
     ws.init();
     let out = ws.apply();
     assert!(out.stderr.contains("provider.terraform-provider-scaling"), "provider logs must reach TF_LOG");
     assert!(out.stderr.contains("configured"), "our own debug events must be visible under TF_LOG=trace");
-    assert!(!out.all().contains(harness::SECRET_KEY), "the secret key must never be logged");
-    ws.ok(&["destroy", "-auto-approve", "-no-color"]);
+    assert!(!out.all().contains(scaling_testkit::SECRET_KEY), "the secret key must never be logged");
+    ws.destroy();
 }

@@ -1,6 +1,7 @@
 //! terraform-provider-scaling: the scaling runbook as Terraform resources.
 
 pub mod aws_error;
+pub mod batch;
 pub mod clients;
 pub mod config;
 pub mod framework;

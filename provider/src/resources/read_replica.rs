@@ -108,14 +108,6 @@ impl ReadReplica {
         Timeouts { create: Duration::from_secs(40 * 60), update: Duration::from_secs(80 * 60), delete: Duration::from_secs(60 * 60) }
     }
 
-    async fn describe(ctx: &Context, id: &str) -> Result<Option<DbInstance>, String> {
-        match ctx.clients.rds().describe_db_instances().db_instance_identifier(id).send().await {
-            Ok(out) => Ok(out.db_instances.unwrap_or_default().into_iter().find(|i| i.db_instance_identifier() == Some(id))),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => Ok(None),
-            Err(e) => Err(aws_error::describe("DescribeDBInstances", &e)),
-        }
-    }
-
     /// Waits until the instance is `available` and, when given, has become what `done` checks.
     async fn wait_available(
         ctx: &Context,
@@ -125,7 +117,7 @@ impl ReadReplica {
     ) -> Result<DbInstance, WaitError<String>> {
         waiter(max_wait)
             .wait(&format!("DB instance {id} to become available"), &ctx.stop, || async {
-                Ok(match Self::describe(ctx, id).await? {
+                Ok(match ctx.clients.rds_instance(id).await? {
                     // Just after a create call the instance may not be listed yet.
                     None => Acceptor::Retry("not listed yet".into()),
                     Some(i) => {
@@ -146,7 +138,7 @@ impl ReadReplica {
     async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<String>> {
         waiter(max_wait)
             .wait(&format!("DB instance {id} to be deleted"), &ctx.stop, || async {
-                Ok(match Self::describe(ctx, id).await? {
+                Ok(match ctx.clients.rds_instance(id).await? {
                     None => Acceptor::Success(()),
                     Some(i) => Acceptor::Retry(i.db_instance_status().unwrap_or("unknown").to_string()),
                 })
@@ -200,7 +192,7 @@ impl ReadReplica {
 
     /// The state to report after a failure part-way: what RDS says now, else what we had.
     async fn current_state(ctx: &Context, id: &str, fallback: &Value) -> Value {
-        match Self::describe(ctx, id).await {
+        match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) => Self::state_from(&i, fallback),
             Ok(None) => Value::Null,
             Err(_) => fallback.clone(),
@@ -405,7 +397,7 @@ impl Resource for ReadReplica {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = str_attr(req.state, "identifier");
-        match Self::describe(ctx, id).await {
+        match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) => resp.state = Self::state_from(&i, req.state),
             Ok(None) => {
                 tracing::info!(identifier = id, "read replica no longer exists; removing it from state");
@@ -472,7 +464,7 @@ impl Resource for ReadReplica {
             }
         }
 
-        match Self::describe(ctx, &id).await {
+        match ctx.clients.rds_instance(&id).await {
             Ok(Some(i)) => resp.state = Self::state_from(&i, planned),
             Ok(None) => {
                 resp.diagnostics.error("The replica disappeared during the update", format!("{id} no longer exists."));

@@ -1,0 +1,131 @@
+//! A moto server (the AWS emulator) on a free 127.0.0.1 port, and helpers to act on it
+//! out of band, as a person with the AWS CLI would.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::{free_port, tool, ACCESS_KEY, SECRET_KEY};
+
+/// A moto server. It stops when this value is dropped or when the process that started it
+/// exits in any way: statics are never dropped, so a watchdog shell holds a pipe from us and
+/// kills moto when the pipe closes.
+pub struct Moto {
+    pub port: u16,
+    watchdog: Child,
+    lifeline: Option<ChildStdin>,
+    log: tempfile::TempPath,
+}
+
+impl Moto {
+    /// One server per process (per test binary), shared by its tests.
+    pub fn shared() -> &'static Moto {
+        static MOTO: OnceLock<Moto> = OnceLock::new();
+        MOTO.get_or_init(Moto::start)
+    }
+
+    pub fn start() -> Moto {
+        let port = free_port();
+        let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
+        let mut watchdog = Command::new("sh")
+            .args(["-c", "\"$0\" -H 127.0.0.1 -p \"$1\" 2>\"$2\" >/dev/null & moto=$!; read -r _; kill $moto; wait $moto"])
+            .arg(tool("moto_server"))
+            .arg(port.to_string())
+            .arg(&*log)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let lifeline = watchdog.stdin.take();
+        let moto = Moto { port, watchdog, lifeline, log };
+        let started = Instant::now();
+        while http(port, "POST", "/moto-api/reset").is_none() {
+            assert!(started.elapsed() < Duration::from_secs(60), "moto did not start; see {}", moto.log.display());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        moto
+    }
+
+    /// AWS API requests moto has served so far (from its request log).
+    pub fn api_requests(&self) -> usize {
+        std::fs::read_to_string(&self.log).map(|l| l.lines().filter(|l| l.contains("\"POST / HTTP")).count()).unwrap_or(0)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Runs `f` with an RDS client for `region` on this moto.
+    pub fn rds<T, F, Fut>(&self, region: &str, f: F) -> T
+    where
+        F: FnOnce(aws_sdk_rds::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let conf = aws_sdk_rds::Config::builder()
+            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
+            .region(aws_sdk_rds::config::Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_rds::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+            .endpoint_url(self.endpoint())
+            .build();
+        rt.block_on(f(aws_sdk_rds::Client::from_conf(conf)))
+    }
+
+    /// The instance's description, or None when moto has no such instance.
+    pub fn instance(&self, region: &str, id: &str) -> Option<aws_sdk_rds::types::DbInstance> {
+        let id = id.to_string();
+        self.rds(region, |c| async move {
+            match c.describe_db_instances().db_instance_identifier(&id).send().await {
+                Ok(out) => out.db_instances.unwrap_or_default().into_iter().next(),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => None,
+                Err(e) => panic!("describe {id}: {e:?}"),
+            }
+        })
+    }
+
+    /// A source instance for replicas, as the runbook's production database; returns its ARN.
+    /// Creating one that exists already is fine: tests sharing a moto may both want it.
+    pub fn create_source(&self, region: &str, id: &str) -> String {
+        let id = id.to_string();
+        self.rds(region, |c| async move {
+            let created = c
+                .create_db_instance()
+                .db_instance_identifier(&id)
+                .engine("postgres")
+                .db_instance_class("db.r6g.2xlarge")
+                .allocated_storage(100)
+                .send()
+                .await;
+            match created {
+                Ok(out) => out.db_instance.and_then(|i| i.db_instance_arn).expect("source ARN"),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_already_exists_fault()) => c
+                    .describe_db_instances()
+                    .db_instance_identifier(&id)
+                    .send()
+                    .await
+                    .ok()
+                    .and_then(|o| o.db_instances?.into_iter().next()?.db_instance_arn)
+                    .expect("existing source ARN"),
+                Err(e) => panic!("create source instance {id}: {e:?}"),
+            }
+        })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        drop(self.lifeline.take());
+        let _ = self.watchdog.wait();
+    }
+}
+
+/// A minimal HTTP/1.0 request; Some(status line) when the server answered 200.
+pub fn http(port: u16, method: &str, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.lines().next().filter(|l| l.contains(" 200")).map(str::to_string)
+}
