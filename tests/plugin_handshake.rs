@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use scaling_testkit::host::{ClientIdentity, Plugin, MAGIC_COOKIE};
+use scaling_testkit::host::{ClientIdentity, Plugin, PluginAddr, MAGIC_COOKIE};
 use terraform_provider_scaling::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use terraform_provider_scaling::proto::plugin::Empty;
 use terraform_provider_scaling::proto::tfplugin6::provider_client::ProviderClient;
@@ -52,8 +52,9 @@ async fn terraforms_certificate_is_accepted_and_any_other_refused() {
     cmd.env("PLUGIN_MIN_PORT", "41000").env("PLUGIN_MAX_PORT", "41999");
     let plugin = Plugin::launch(cmd);
     assert_eq!(plugin.protocol_version, 6);
-    assert!(plugin.addr.ip().is_loopback(), "must listen on loopback only: {}", plugin.addr);
-    assert!((41000..=41999).contains(&plugin.addr.port()), "port must honour PLUGIN_MIN_PORT/PLUGIN_MAX_PORT");
+    let PluginAddr::Tcp(addr) = plugin.addr else { panic!("expected TCP, got {:?}", plugin.addr) };
+    assert!(addr.ip().is_loopback(), "must listen on loopback only: {addr}");
+    assert!((41000..=41999).contains(&addr.port()), "port must honour PLUGIN_MIN_PORT/PLUGIN_MAX_PORT");
 
     let channel = plugin.connect(Some(&terraform)).await.expect("Terraform's certificate is accepted");
     let schema = ProviderClient::new(channel).get_provider_schema(get_provider_schema::Request {}).await.expect("schema").into_inner();

@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,10 +37,18 @@ impl ClientIdentity {
     }
 }
 
+/// Where a plugin listens: go-plugin servers in Go use a unix socket on Linux; ours uses TCP
+/// on 127.0.0.1.
+#[derive(Clone, Debug)]
+pub enum PluginAddr {
+    Tcp(SocketAddr),
+    Unix(PathBuf),
+}
+
 /// A provider process that has completed the handshake.
 pub struct Plugin {
     pub child: Child,
-    pub addr: SocketAddr,
+    pub addr: PluginAddr,
     pub protocol_version: u32,
     pub server_cert: Vec<u8>,
     /// From spawn to the handshake line on stdout.
@@ -78,9 +86,12 @@ impl Plugin {
         let parts: Vec<&str> = line.trim().split('|').collect();
         assert_eq!(parts.len(), 6, "handshake line: {line:?}");
         assert_eq!(parts[0], "1", "go-plugin core protocol");
-        assert_eq!(parts[2], "tcp");
         assert_eq!(parts[4], "grpc");
-        let addr: SocketAddr = parts[3].parse().expect("address");
+        let addr = match parts[2] {
+            "tcp" => PluginAddr::Tcp(parts[3].parse().expect("address")),
+            "unix" => PluginAddr::Unix(PathBuf::from(parts[3])),
+            other => panic!("unknown network {other:?} in {line:?}"),
+        };
         let server_cert = base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(parts[5])
             .or_else(|_| base64::engine::general_purpose::STANDARD.decode(parts[5]))
@@ -113,19 +124,29 @@ impl Plugin {
         };
         config.alpn_protocols = vec![b"h2".to_vec()];
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let addr = self.addr;
+        let addr = self.addr.clone();
         let connector = tower::service_fn(move |_: Uri| {
-            let tls = tls.clone();
+            let (tls, addr) = (tls.clone(), addr.clone());
             async move {
-                let tcp = tokio::net::TcpStream::connect(addr).await?;
                 let name = ServerName::try_from("localhost").map_err(std::io::Error::other)?;
-                let stream = tls.connect(name, tcp).await?;
+                let stream: Box<dyn Io> = match addr {
+                    PluginAddr::Tcp(a) => {
+                        // As Go's net package does by default, which is what Terraform uses.
+                        let tcp = tokio::net::TcpStream::connect(a).await?;
+                        tcp.set_nodelay(true)?;
+                        Box::new(tls.connect(name, tcp).await?)
+                    }
+                    PluginAddr::Unix(p) => Box::new(tls.connect(name, tokio::net::UnixStream::connect(p).await?).await?),
+                };
                 Ok::<_, std::io::Error>(TokioIo::new(stream))
             }
         });
         Endpoint::from_static("http://localhost").connect_with_connector(connector).await
     }
 }
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
 
 /// Trusts exactly the certificate the handshake line announced, as go-plugin does.
 #[derive(Debug)]

@@ -38,7 +38,9 @@ pub fn serve(provider: Arc<ProviderServer>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    // One thread: the provider's work is waiting on Terraform and on APIs, which async I/O
+    // overlaps well, and each extra worker costs memory (stack, allocator arena) at idle.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("terraform-provider-scaling: cannot start the async runtime: {e}");
@@ -81,6 +83,11 @@ async fn run(env: HandshakeEnv, provider: Arc<ProviderServer>) -> Result<(), Box
                     Err(e) => { tracing::warn!("accept failed: {e}"); continue; }
                 },
             };
+            // gRPC messages are small request/response pairs: Nagle's algorithm against the
+            // peer's delayed ACKs would add tens of milliseconds to each.
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY not set: {e}");
+            }
             let acceptor = acceptor.clone();
             let conn_tx = conn_tx.clone();
             // Handshakes run beside the accept loop so one slow client cannot hold up another.

@@ -3,8 +3,11 @@
 //!
 //! Terraform's certificate is a self-signed ECDSA P-521 CA certificate used as a leaf, which
 //! WebPKI path building refuses (a CA used as end entity), so the verifier pins its exact bytes
-//! and then checks the handshake signature against its key. The aws-lc-rs backend is used
-//! because ring cannot verify P-521 signatures.
+//! and then checks the handshake signature against its key.
+//!
+//! ring cannot verify P-521 signatures and aws-lc-rs can, but aws-lc seeds its random generator
+//! with CPU jitter entropy on first use, which costs ~30 ms. So aws-lc-rs only verifies (which
+//! needs no randomness) and ring does everything else: key generation, signing, the handshake.
 
 use std::sync::Arc;
 
@@ -20,7 +23,9 @@ pub fn pem_certificate(pem: &str) -> Result<Vec<u8>, String> {
 }
 
 pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.signature_verification_algorithms = rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+    Arc::new(provider)
 }
 
 /// A new key pair and self-signed certificate for `localhost`, which is the name go-plugin's
@@ -32,7 +37,7 @@ pub struct ServerIdentity {
 
 impl ServerIdentity {
     pub fn generate() -> Result<ServerIdentity, rcgen::Error> {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let key = RingP256::generate()?;
         let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
         params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
         params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
@@ -45,7 +50,7 @@ impl ServerIdentity {
         params.extended_key_usages =
             vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
         let cert = params.self_signed(&key)?;
-        Ok(ServerIdentity { cert_der: cert.der().to_vec(), key_der: key.serialize_der() })
+        Ok(ServerIdentity { cert_der: cert.der().to_vec(), key_der: key.pkcs8 })
     }
 
     pub fn server_config(&self, client_cert_der: Vec<u8>) -> Result<ServerConfig, TlsError> {
@@ -60,6 +65,41 @@ impl ServerIdentity {
             )?;
         config.alpn_protocols = vec![b"h2".to_vec()];
         Ok(config)
+    }
+}
+
+/// An ECDSA P-256 key held by ring, signing the certificate for rcgen whatever crypto
+/// backend rcgen itself was built with.
+struct RingP256 {
+    key: ring::signature::EcdsaKeyPair,
+    pkcs8: Vec<u8>,
+    rng: ring::rand::SystemRandom,
+}
+
+impl RingP256 {
+    fn generate() -> Result<RingP256, rcgen::Error> {
+        let alg = &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING;
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(|_| rcgen::Error::RingUnspecified)?;
+        let key = ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng)
+            .map_err(|e| rcgen::Error::RingKeyRejected(e.to_string()))?;
+        Ok(RingP256 { key, pkcs8: pkcs8.as_ref().to_vec(), rng })
+    }
+}
+
+impl rcgen::PublicKeyData for RingP256 {
+    fn der_bytes(&self) -> &[u8] {
+        use ring::signature::KeyPair as _;
+        self.key.public_key().as_ref()
+    }
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+impl rcgen::SigningKey for RingP256 {
+    fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, rcgen::Error> {
+        self.key.sign(&self.rng, msg).map(|s| s.as_ref().to_vec()).map_err(|_| rcgen::Error::RingUnspecified)
     }
 }
 
