@@ -290,3 +290,78 @@ fn complete_object(ty: &Type, value: Value) -> Value {
         (_, v) => v,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+    use scaling_schema::{Attribute, Block, Diagnostics, Schema, Type, Value};
+
+    use super::*;
+    use crate::framework::wait::{Acceptor, Waiter};
+    use crate::framework::{CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse};
+
+    /// A resource whose object exists as soon as create starts and never becomes ready.
+    struct NeverReady;
+
+    #[async_trait]
+    impl Resource for NeverReady {
+        fn type_name(&self) -> &'static str {
+            "test_never_ready"
+        }
+        fn schema(&self) -> Schema {
+            Schema {
+                version: 0,
+                block: Block::new("test")
+                    .attribute(Attribute::computed("id", Type::String))
+                    .attribute(Attribute::required("name", Type::String)),
+            }
+        }
+        async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+            let mut state = req.planned.clone();
+            state.set_attr("id", Value::from("made-1"));
+            resp.state = state;
+            let waited: Result<(), _> = Waiter::new(req.timeout)
+                .with_delays(Duration::from_millis(10), Duration::from_millis(50))
+                .wait("the object to become ready", &ctx.stop, || async { Ok::<_, String>(Acceptor::Retry("creating".into())) })
+                .await;
+            if let Err(e) = waited {
+                resp.diagnostics.error("Not ready", e.to_string());
+            }
+        }
+        async fn read(&self, _: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+            resp.state = req.state.clone();
+        }
+        async fn update(&self, _: &Context, _: UpdateRequest<'_>, _: &mut UpdateResponse) {}
+        async fn delete(&self, _: &Context, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
+        fn import_state(&self, _: &str, _: &mut Diagnostics) -> Option<Value> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn stop_provider_ends_a_waiting_apply_and_keeps_what_exists() {
+        let server = Arc::new(ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]));
+        let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
+        assert!(!configured.has_errors(), "{configured:?}");
+        let planned = Value::object([("id", Value::Unknown), ("name", Value::from("x"))]);
+        let config = Value::object([("id", Value::Null), ("name", Value::from("x"))]);
+        let applying = server.clone();
+        let apply = tokio::spawn(async move { applying.apply_resource_change("test_never_ready", &Value::Null, &planned, &config).await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!apply.is_finished(), "the create must still be waiting");
+        server.stop();
+        let (state, diags) = tokio::time::timeout(Duration::from_secs(10), apply).await.expect("apply ends after stop").unwrap();
+        assert_eq!(state.attr("id").as_str(), Some("made-1"), "the object that exists must be in the returned state");
+        let detail = diags.iter().map(|d| d.detail.clone()).collect::<Vec<_>>().join("\n");
+        assert!(diags.has_errors() && detail.contains("stopped by Terraform"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn resources_are_refused_before_configuration() {
+        let server = ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]);
+        let (_, diags) = server.read_resource("test_never_ready", &Value::object([("name", Value::from("x"))])).await;
+        assert!(diags.iter().any(|d| d.summary == "Provider not configured"));
+    }
+}
