@@ -6,6 +6,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/install-tools.sh
+# kube-apiserver for the scaling_profile tests: built from Debian's source package the first
+# time (about 7 to 11 minutes on 2 cores), then reused from ~/.cache.
+scripts/install-kube.sh
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

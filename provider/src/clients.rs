@@ -20,16 +20,46 @@ pub struct Endpoints {
     pub cloudfront: Option<String>,
 }
 
+/// Where to find the cluster: a kubeconfig file and context, or kube's usual inference
+/// (KUBECONFIG, ~/.kube/config, then in-cluster service account).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KubeSettings {
+    pub config_path: Option<String>,
+    pub context: Option<String>,
+}
+
+/// What the cluster serves, found once per provider process.
+#[derive(Clone, Debug)]
+pub struct KubeApis {
+    /// `v2` where served (Kubernetes 1.23+), else `v2beta2`.
+    pub hpa_version: Option<&'static str>,
+    pub keda: bool,
+}
+
 pub struct Clients {
     aws: SdkConfig,
     endpoints: Endpoints,
+    kube_settings: KubeSettings,
+    kube: tokio::sync::OnceCell<Result<(kube::Client, KubeApis), String>>,
     rds: OnceLock<aws_sdk_rds::Client>,
     rds_instances: OnceLock<Batcher<DbInstance>>,
 }
 
 impl Clients {
-    pub fn new(aws: SdkConfig, endpoints: Endpoints) -> Clients {
-        Clients { aws, endpoints, rds: OnceLock::new(), rds_instances: OnceLock::new() }
+    pub fn new(aws: SdkConfig, endpoints: Endpoints, kube_settings: KubeSettings) -> Clients {
+        Clients {
+            aws,
+            endpoints,
+            kube_settings,
+            kube: tokio::sync::OnceCell::new(),
+            rds: OnceLock::new(),
+            rds_instances: OnceLock::new(),
+        }
+    }
+
+    /// The Kubernetes client and what the cluster serves, set up on first use.
+    pub async fn kube(&self) -> Result<&(kube::Client, KubeApis), String> {
+        self.kube.get_or_init(|| connect_kube(&self.kube_settings)).await.as_ref().map_err(Clone::clone)
     }
 
     pub fn region(&self) -> Option<&str> {
@@ -80,4 +110,35 @@ async fn describe_rds_instances(client: aws_sdk_rds::Client, ids: Vec<String>) -
         }
     }
     Ok(found)
+}
+
+async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis), String> {
+    use kube::config::{KubeConfigOptions, Kubeconfig};
+    let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
+    let config = match (&settings.config_path, &settings.context) {
+        (Some(path), _) => {
+            let file = Kubeconfig::read_from(path).map_err(|e| format!("cannot read kubeconfig {path}: {e}"))?;
+            kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|e| format!("kubeconfig {path}: {e}"))?
+        }
+        (None, Some(_)) => kube::Config::from_kubeconfig(&options).await.map_err(|e| format!("kubeconfig: {e}"))?,
+        (None, None) => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
+    };
+    let client = kube::Client::try_from(config).map_err(|e| format!("Kubernetes client: {e}"))?;
+    let groups = client.list_api_groups().await.map_err(|e| format!("cannot list the cluster's API groups: {e}"))?;
+    let versions = |group: &str| -> Vec<String> {
+        groups.groups.iter().filter(|g| g.name == group).flat_map(|g| g.versions.iter().map(|v| v.version.clone())).collect()
+    };
+    let hpa = versions("autoscaling");
+    let apis = KubeApis {
+        hpa_version: if hpa.iter().any(|v| v == "v2") {
+            Some("v2")
+        } else if hpa.iter().any(|v| v == "v2beta2") {
+            Some("v2beta2")
+        } else {
+            None
+        },
+        keda: versions("keda.sh").iter().any(|v| v == "v1alpha1"),
+    };
+    tracing::debug!(hpa_version = apis.hpa_version.unwrap_or("none"), keda = apis.keda, "discovered the cluster's autoscaling APIs");
+    Ok((client, apis))
 }

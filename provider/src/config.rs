@@ -8,7 +8,7 @@ use aws_config::BehaviorVersion;
 use scaling_schema::validator::{int_between, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 
-use crate::clients::{Clients, Endpoints};
+use crate::clients::{Clients, Endpoints, KubeSettings};
 use crate::framework::Provider;
 
 pub struct ScalingProvider;
@@ -71,7 +71,14 @@ impl Provider for ScalingProvider {
                             .attribute(endpoint("elasticache", "ElastiCache"))
                             .attribute(endpoint("cloudfront", "CloudFront")),
                     ),
-                ),
+                )
+                .block(NestedBlock::new(
+                    "kubernetes",
+                    Nesting::Single,
+                    Block::new("How to reach the Kubernetes cluster. Without it: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.")
+                        .attribute(Attribute::optional("config_path", Type::String).describe("Path to a kubeconfig file."))
+                        .attribute(Attribute::optional("config_context", Type::String).describe("Context in the kubeconfig to use (default: its current context).")),
+                )),
         }
     }
 
@@ -100,7 +107,9 @@ impl Provider for ScalingProvider {
         let e = config.attr("endpoints");
         let endpoints = Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
         tracing::debug!(region = aws.region().map(|r| r.as_ref()).unwrap_or(""), custom_rds_endpoint = endpoints.rds.is_some(), "configured");
-        Some(Clients::new(aws, endpoints))
+        let k = config.attr("kubernetes");
+        let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
+        Some(Clients::new(aws, endpoints, kube))
     }
 }
 

@@ -4,12 +4,14 @@
 //! a provider binary and connects to it over mutual TLS as Terraform does.
 
 pub mod host;
+pub mod kube;
 pub mod moto;
 pub mod terraform;
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 
+pub use self::kube::KubeCluster;
 pub use moto::Moto;
 pub use terraform::{Mirror, TfOutput, Workspace};
 

@@ -64,6 +64,7 @@ pub struct Workspace {
     /// Where commands run, relative to `dir` (a module's environment directory, say).
     subdir: PathBuf,
     pub moto: Option<&'static Moto>,
+    kubeconfig: Option<PathBuf>,
     extra_env: Vec<(String, String)>,
 }
 
@@ -71,7 +72,7 @@ impl Workspace {
     pub fn new(mirror: &Mirror, moto: Option<&'static Moto>) -> Workspace {
         let dir = tempfile::tempdir().expect("workspace");
         std::fs::write(dir.path().join("cli.tfrc"), mirror.cli_config()).expect("cli config");
-        Workspace { dir, subdir: PathBuf::new(), moto, extra_env: Vec::new() }
+        Workspace { dir, subdir: PathBuf::new(), moto, kubeconfig: None, extra_env: Vec::new() }
     }
 
     /// The directory commands run in.
@@ -89,6 +90,11 @@ impl Workspace {
         self.subdir = PathBuf::from(rel);
     }
 
+    /// Points the provider block at this kubeconfig.
+    pub fn use_kubeconfig(&mut self, path: &Path) {
+        self.kubeconfig = Some(path.to_path_buf());
+    }
+
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.extra_env.push((key.to_string(), value.to_string()));
     }
@@ -96,9 +102,14 @@ impl Workspace {
     /// The terraform and provider blocks for the scaling provider, pointed at this moto.
     pub fn provider_block(&self) -> String {
         let endpoint = self.moto.map(|m| format!("  endpoints {{\n    rds = \"{}\"\n  }}\n", m.endpoint())).unwrap_or_default();
+        let kube = self
+            .kubeconfig
+            .as_ref()
+            .map(|p| format!("  kubernetes {{\n    config_path = \"{}\"\n  }}\n", p.display()))
+            .unwrap_or_default();
         format!(
             "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\n\
-             provider \"scaling\" {{\n  region = \"{REGION}\"\n{endpoint}}}\n"
+             provider \"scaling\" {{\n  region = \"{REGION}\"\n{endpoint}{kube}}}\n"
         )
     }
 

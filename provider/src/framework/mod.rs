@@ -111,8 +111,10 @@ pub trait Resource: Send + Sync {
     }
     /// Cross-attribute checks beyond per-attribute validators; `config` may hold unknowns.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
-    /// Runs after defaults, computed unknowns and attribute plan modifiers.
-    fn modify_plan(&self, _req: &PlanRequest<'_>, _resp: &mut PlanResponse) {}
+    /// Runs after defaults, computed unknowns and attribute plan modifiers. `ctx` is None while
+    /// the provider is not configured yet (its configuration may depend on other resources),
+    /// so checks that need an API must be skipped then.
+    async fn modify_plan(&self, _ctx: Option<&Context>, _req: &PlanRequest<'_>, _resp: &mut PlanResponse) {}
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse);
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse);
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse);

@@ -33,13 +33,23 @@ fn apply_defaults(block: &Block, config: &Value, value: &mut Value) {
         }
     }
     for b in &block.blocks {
-        if matches!(b.nesting, Nesting::Single | Nesting::Group) && !config.attr(&b.name).is_null() {
-            if let Some(Value::Object(_)) = value.entries().and_then(|m| m.get(&b.name)) {
-                let mut inner = value.attr(&b.name).clone();
-                apply_defaults(&b.block, config.attr(&b.name), &mut inner);
-                value.set_attr(&b.name, inner);
+        let inner_config = config.attr(&b.name);
+        let mut inner = value.attr(&b.name).clone();
+        match (b.nesting, &mut inner) {
+            (Nesting::Single | Nesting::Group, Value::Object(_)) if !inner_config.is_null() => {
+                apply_defaults(&b.block, inner_config, &mut inner);
             }
+            // List elements line up with the configuration's blocks one for one.
+            (Nesting::List, Value::List(items)) => {
+                for (item, item_config) in items.iter_mut().zip(inner_config.elements()) {
+                    if matches!(item, Value::Object(_)) {
+                        apply_defaults(&b.block, item_config, item);
+                    }
+                }
+            }
+            _ => continue,
         }
+        value.set_attr(&b.name, inner);
     }
 }
 

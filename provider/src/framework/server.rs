@@ -188,7 +188,7 @@ impl ProviderServer {
         (new_state, resp.diagnostics)
     }
 
-    pub fn plan_resource_change(&self, type_name: &str, prior: &Value, proposed: &Value, config: &Value) -> PlanResult {
+    pub async fn plan_resource_change(&self, type_name: &str, prior: &Value, proposed: &Value, config: &Value) -> PlanResult {
         let r = match self.registered(type_name) {
             Ok(r) => r,
             Err(d) => return PlanResult { planned: proposed.clone(), requires_replace: Vec::new(), diagnostics: d },
@@ -200,7 +200,8 @@ impl ProviderServer {
         let mut diagnostics = Diagnostics::new();
         let planned = plan_change(&r.schema.block, prior, proposed, config, &mut diagnostics);
         let mut resp = PlanResponse { planned: planned.value, requires_replace: planned.requires_replace, diagnostics };
-        r.resource.modify_plan(&PlanRequest { config, prior }, &mut resp);
+        let ctx = self.context().ok();
+        r.resource.modify_plan(ctx.as_ref(), &PlanRequest { config, prior }, &mut resp).await;
         PlanResult { planned: resp.planned, requires_replace: resp.requires_replace, diagnostics: resp.diagnostics }
     }
 

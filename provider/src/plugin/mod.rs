@@ -27,6 +27,9 @@ use handshake::{HandshakeEnv, HandshakeError};
 /// Runs the provider as Terraform's plugin until Terraform shuts it down.
 pub fn serve(provider: Arc<ProviderServer>) -> ExitCode {
     logging::init();
+    // Both rustls backends are compiled in; HTTPS clients built without an explicit one
+    // (the Kubernetes and AWS clients) use this, the same as the plugin's own TLS.
+    let _ = tls::crypto_provider().as_ref().clone().install_default();
     let env = match HandshakeEnv::from_env() {
         Ok(env) => env,
         Err(e @ HandshakeError::NotStartedByTerraform) => {

@@ -294,7 +294,7 @@ impl Resource for ReadReplica {
         }
     }
 
-    fn modify_plan(&self, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+    async fn modify_plan(&self, _ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let prior = req.prior;
         if prior.is_null() {
             return;

@@ -162,7 +162,7 @@ impl Provider for Proto6Server {
         let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) else {
             return Ok(Response::new(pb::plan_resource_change::Response { planned_state: req.proposed_new_state, requires_replace: Vec::new(), planned_private: req.prior_private, diagnostics: convert::diagnostics(diags) }));
         };
-        let plan = self.inner.plan_resource_change(&req.type_name, &prior, &proposed, &config);
+        let plan = self.inner.plan_resource_change(&req.type_name, &prior, &proposed, &config).await;
         diags.extend(plan.diagnostics);
         let planned_state = convert::encode(&plan.planned, &ty, &mut diags);
         Ok(Response::new(pb::plan_resource_change::Response {

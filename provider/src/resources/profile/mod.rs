@@ -1,0 +1,438 @@
+//! `scaling_profile`: one autoscaled workload (the runbook's "Auto-Scaling Configuration",
+//! "Scale Down Safely" and "Event-Based Scaling"). Without `queue` or `schedule` blocks it is a
+//! HorizontalPodAutoscaler (`autoscaling/v2` where served, else `v2beta2`); with them, a KEDA
+//! `keda.sh/v1alpha1` ScaledObject. Written with server-side apply under one field manager.
+//!
+//! Import ID: `namespace/name` (either kind is found).
+
+mod model;
+mod validate;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use scaling_schema::validator::{int_between, one_of, string_check};
+use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
+use serde_json::Value as Json;
+
+use crate::framework::wait::{Acceptor, Waiter};
+use crate::framework::{
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
+    Resource, Timeouts, UpdateRequest, UpdateResponse,
+};
+use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
+use validate::{cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, timezone_problem};
+
+pub struct ScalingProfile;
+
+const TYPE_NAME: &str = "scaling_profile";
+/// Server-side apply field manager: the fields this provider owns.
+const FIELD_MANAGER: &str = "terraform-provider-scaling";
+
+fn behavior_block(name: &str, direction: &str) -> NestedBlock {
+    NestedBlock::new(
+        name,
+        Nesting::Single,
+        Block::new(&format!(
+            "How fast to scale {direction}: a stabilization window and rate policies, e.g. at most 5 pods every 5 minutes \
+             (the runbook's gradual 10 -> 5 -> 3)."
+        ))
+        .attribute(
+            Attribute::optional_computed("stabilization_window_seconds", Type::Number)
+                .describe("Look-back window before acting on a lower (or higher) recommendation. Kubernetes defaults it.")
+                .validate(int_between(0, 3600)),
+        )
+        .attribute(
+            Attribute::optional_computed("select_policy", Type::String)
+                .describe("Which policy wins when several apply: `Max`, `Min`, or `Disabled` to stop scaling in this direction. Kubernetes defaults to `Max`.")
+                .validate(one_of(&["Max", "Min", "Disabled"])),
+        )
+        .block(
+            NestedBlock::new(
+                "policy",
+                Nesting::List,
+                Block::new("A rate limit: change by at most `value` pods (or percent) per `period_seconds`.")
+                    .attribute(Attribute::required("type", Type::String).describe("`Pods` or `Percent`.").validate(one_of(&["Pods", "Percent"])))
+                    .attribute(Attribute::required("value", Type::Number).describe("Pods or percent per period.").validate(int_between(1, 100_000)))
+                    .attribute(Attribute::required("period_seconds", Type::Number).describe("Length of the period.").validate(int_between(1, 1800))),
+            )
+            .items(0, 10),
+        ),
+    )
+}
+
+fn percent(name: &str, resource: &str) -> Attribute {
+    Attribute::optional(name, Type::Number)
+        .describe(&format!("Target average {resource} utilization, in percent of requests."))
+        .validate(int_between(1, 100))
+}
+
+impl ScalingProfile {
+    fn api(client: &kube::Client, namespace: &str, kind: &str, api_version: &str) -> Api<DynamicObject> {
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let plural = if kind == KEDA_KIND { "scaledobjects" } else { "horizontalpodautoscalers" };
+        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+        Api::namespaced_with(client.clone(), namespace, &resource)
+    }
+
+    /// The API version this profile is stored under: KEDA's, or the HPA version the cluster serves.
+    async fn api_version_for(ctx: &Context, keda: bool) -> Result<String, String> {
+        let (_, apis) = ctx.clients.kube().await?;
+        if keda {
+            if !apis.keda {
+                return Err(keda_missing());
+            }
+            return Ok(KEDA_API_VERSION.to_string());
+        }
+        apis.hpa_version
+            .map(|v| format!("autoscaling/{v}"))
+            .ok_or_else(|| "the cluster serves neither autoscaling/v2 nor autoscaling/v2beta2".to_string())
+    }
+
+    async fn get(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
+        let (client, _) = ctx.clients.kube().await?;
+        match Self::api(client, namespace, kind, api_version).get_opt(name).await {
+            Ok(Some(obj)) => serde_json::to_value(obj).map(Some).map_err(|e| e.to_string()),
+            Ok(None) => Ok(None),
+            Err(e) => Err(format!("reading {kind} {namespace}/{name}: {e}")),
+        }
+    }
+
+    /// Finds the object under either kind (after import, or when the state does not say).
+    async fn find(ctx: &Context, namespace: &str, name: &str) -> Result<Option<(Json, String, String)>, String> {
+        let (_, apis) = ctx.clients.kube().await?;
+        if let Some(v) = apis.hpa_version {
+            let api_version = format!("autoscaling/{v}");
+            if let Some(obj) = Self::get(ctx, namespace, name, HPA_KIND, &api_version).await? {
+                return Ok(Some((obj, HPA_KIND.into(), api_version)));
+            }
+        }
+        if apis.keda {
+            if let Some(obj) = Self::get(ctx, namespace, name, KEDA_KIND, KEDA_API_VERSION).await? {
+                return Ok(Some((obj, KEDA_KIND.into(), KEDA_API_VERSION.into())));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn apply(ctx: &Context, planned: &Value) -> Result<Value, String> {
+        let profile = Profile::from_value(planned);
+        let keda = profile.is_keda();
+        let api_version = Self::api_version_for(ctx, keda).await?;
+        let (kind, manifest) =
+            if keda { (KEDA_KIND, profile.scaled_object_manifest()) } else { (HPA_KIND, profile.hpa_manifest(&api_version)) };
+        let (client, _) = ctx.clients.kube().await?;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let obj = Self::api(client, &profile.namespace, kind, &api_version)
+            .patch(&profile.name, &params, &Patch::Apply(&manifest))
+            .await
+            .map_err(|e| format!("applying {kind} {}/{}: {e}", profile.namespace, profile.name))?;
+        let json = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
+        Ok(Profile::from_object(&json).to_state(planned, kind, &api_version, obj.metadata.uid.as_deref()))
+    }
+
+    async fn remove(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str, timeout: Duration) -> Result<(), String> {
+        let (client, _) = ctx.clients.kube().await?;
+        let api = Self::api(client, namespace, kind, api_version);
+        // Background propagation: foreground deletion waits on the garbage collector, and
+        // autoscalers own nothing that needs collecting.
+        match api.delete(name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(e) => return Err(format!("deleting {kind} {namespace}/{name}: {e}")),
+        }
+        Waiter::new(timeout)
+            .with_delays(Duration::from_millis(200), Duration::from_secs(5))
+            .wait(&format!("{kind} {namespace}/{name} to be deleted"), &ctx.stop, || async {
+                Ok::<_, String>(match api.get_opt(name).await.map_err(|e| e.to_string())? {
+                    None => Acceptor::Success(()),
+                    Some(_) => Acceptor::Retry("terminating".into()),
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+fn keda_missing() -> String {
+    "KEDA's ScaledObject CRD (scaledobjects.keda.sh, keda.sh/v1alpha1) is not installed in this cluster. \
+     queue and schedule blocks need KEDA; install it, or remove those blocks to use a HorizontalPodAutoscaler."
+        .to_string()
+}
+
+fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
+    v.attr(name).as_str().unwrap_or_default()
+}
+
+#[async_trait]
+impl Resource for ScalingProfile {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        Timeouts { create: Duration::from_secs(300), update: Duration::from_secs(300), delete: Duration::from_secs(300) }
+    }
+
+    fn schema(&self) -> Schema {
+        Schema {
+            version: 0,
+            block: Block::new(
+                "Autoscaling for one workload: a HorizontalPodAutoscaler, or a KEDA ScaledObject when `queue` or `schedule` \
+                 blocks are set (switching between the two replaces the object). Import with `namespace/name`.",
+            )
+            .attribute(Attribute::computed("id", Type::String).describe("`namespace/name`.").use_state_for_unknown())
+            .attribute(
+                Attribute::required("namespace", Type::String)
+                    .describe("Namespace of the workload.")
+                    .validate(string_check("a DNS-1123 label", dns_label_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::required("name", Type::String)
+                    .describe("Name of the autoscaler object.")
+                    .validate(string_check("a DNS-1123 subdomain", dns_subdomain_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::required("min_replicas", Type::Number)
+                    .describe("Fewest replicas; 0 (scale to zero) only with queue or schedule blocks (KEDA).")
+                    .validate(int_between(0, 100_000)),
+            )
+            .attribute(Attribute::required("max_replicas", Type::Number).describe("Most replicas.").validate(int_between(1, 100_000)))
+            .attribute(percent("cpu_utilization", "CPU"))
+            .attribute(percent("memory_utilization", "memory"))
+            .attribute(Attribute::optional("labels", Type::map(Type::String)).describe("Labels on the autoscaler object."))
+            .attribute(Attribute::optional("annotations", Type::map(Type::String)).describe("Annotations on the autoscaler object."))
+            .attribute(
+                Attribute::computed("kind", Type::String)
+                    .describe("`HorizontalPodAutoscaler` or `ScaledObject`.")
+                    .use_state_for_unknown(),
+            )
+            .attribute(
+                Attribute::computed("api_version", Type::String)
+                    .describe("API version the object is stored under, e.g. `autoscaling/v2`, `autoscaling/v2beta2` or `keda.sh/v1alpha1`.")
+                    .use_state_for_unknown(),
+            )
+            .attribute(Attribute::computed("uid", Type::String).describe("Kubernetes UID of the object.").use_state_for_unknown())
+            .block(
+                NestedBlock::new(
+                    "target",
+                    Nesting::Single,
+                    Block::new("The workload to scale.")
+                        .attribute(
+                            Attribute::optional_computed("kind", Type::String)
+                                .describe("Kind of the workload.")
+                                .default(Value::from("Deployment")),
+                        )
+                        .attribute(
+                            Attribute::required("name", Type::String)
+                                .describe("Name of the workload.")
+                                .validate(string_check("a DNS-1123 subdomain", dns_subdomain_problem)),
+                        )
+                        .attribute(
+                            Attribute::optional_computed("api_version", Type::String)
+                                .describe("API version of the workload.")
+                                .default(Value::from("apps/v1")),
+                        ),
+                )
+                .items(1, 1),
+            )
+            .block(behavior_block("scale_up", "up"))
+            .block(behavior_block("scale_down", "down"))
+            .block(NestedBlock::new(
+                "queue",
+                Nesting::List,
+                Block::new("Scale on queue length (KEDA redis list trigger), as the runbook's workers do.")
+                    .attribute(Attribute::optional_computed("type", Type::String).describe("Queue kind.").default(Value::from("redis")).validate(one_of(&["redis"])))
+                    .attribute(Attribute::required("address", Type::String).describe("`host:port` of the Redis server.").validate(string_check("host:port", host_port_problem)))
+                    .attribute(Attribute::required("list_name", Type::String).describe("Redis list holding the jobs."))
+                    .attribute(
+                        Attribute::optional_computed("list_length", Type::Number)
+                            .describe("Target jobs per replica.")
+                            .default(Value::int(5))
+                            .validate(int_between(1, 1_000_000)),
+                    ),
+            ))
+            .block(NestedBlock::new(
+                "schedule",
+                Nesting::List,
+                Block::new("Hold at least `min_replicas` between `start` and `end` (KEDA cron trigger): event pre-scaling.")
+                    .attribute(Attribute::required("name", Type::String).describe("Name of this window.").validate(string_check("a DNS-1123 label", dns_label_problem)))
+                    .attribute(Attribute::required("start", Type::String).describe("Cron expression for the start.").validate(string_check("a five-field cron expression", cron_problem)))
+                    .attribute(Attribute::required("end", Type::String).describe("Cron expression for the end.").validate(string_check("a five-field cron expression", cron_problem)))
+                    .attribute(
+                        Attribute::optional_computed("timezone", Type::String)
+                            .describe("IANA time zone of the cron expressions.")
+                            .default(Value::from("Etc/UTC"))
+                            .validate(string_check("an IANA time zone name", timezone_problem)),
+                    )
+                    .attribute(Attribute::required("min_replicas", Type::Number).describe("Replicas to hold during the window.").validate(int_between(1, 100_000))),
+            ))
+            .block(self.default_timeouts().block()),
+        }
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let (min, max) = (config.attr("min_replicas").as_i64(), config.attr("max_replicas").as_i64());
+        if let (Some(min), Some(max)) = (min, max) {
+            if min > max {
+                diags.error_at(
+                    AttributePath::of("min_replicas"),
+                    "min_replicas is above max_replicas",
+                    format!("min_replicas ({min}) must not exceed max_replicas ({max})."),
+                );
+            }
+        }
+        let blocks_known = config.attr("queue").is_known() && config.attr("schedule").is_known();
+        if min == Some(0) && blocks_known && !wants_keda(config) {
+            diags.error_at(
+                AttributePath::of("min_replicas"),
+                "Scaling to zero needs KEDA",
+                "A HorizontalPodAutoscaler keeps at least 1 replica. min_replicas = 0 needs a queue or schedule block (a KEDA ScaledObject).",
+            );
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, c) in config.attr("schedule").elements().iter().enumerate() {
+            if let Some(name) = c.attr("name").as_str() {
+                if !names.insert(name) {
+                    diags.error_at(AttributePath::of("schedule").index(i).attr("name"), "Duplicate schedule name", format!("{name:?} names two schedule blocks."));
+                }
+            }
+            if let (Some(r), Some(max)) = (c.attr("min_replicas").as_i64(), max) {
+                if r > max {
+                    diags.error_at(
+                        AttributePath::of("schedule").index(i).attr("min_replicas"),
+                        "Schedule above max_replicas",
+                        format!("The schedule holds {r} replicas, more than max_replicas ({max})."),
+                    );
+                }
+            }
+        }
+    }
+
+    async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        let blocks_known = resp.planned.attr("queue").is_known() && resp.planned.attr("schedule").is_known();
+        if blocks_known {
+            let keda = wants_keda(&resp.planned);
+            let keda_block = if resp.planned.attr("queue").elements().is_empty() { "schedule" } else { "queue" };
+            let kind = if keda { KEDA_KIND } else { HPA_KIND };
+            let prior_kind = req.prior.attr("kind").as_str();
+            if prior_kind.is_some_and(|k| k != kind) {
+                // An HPA cannot become a ScaledObject (or back): a new object replaces the old one.
+                // Terraform honours only paths whose values changed, so offer both blocks.
+                resp.requires_replace.push(AttributePath::of("queue"));
+                resp.requires_replace.push(AttributePath::of("schedule"));
+                resp.planned.set_attr("api_version", Value::Unknown);
+                resp.planned.set_attr("uid", Value::Unknown);
+            }
+            resp.planned.set_attr("kind", Value::from(kind));
+            if keda {
+                if let Some(ctx) = ctx {
+                    if let Ok((_, apis)) = ctx.clients.kube().await {
+                        if !apis.keda {
+                            resp.diagnostics.error_at(AttributePath::of(keda_block), "KEDA is not installed", keda_missing());
+                        }
+                    }
+                }
+            }
+        }
+        let prior = req.prior;
+        if prior.is_null() {
+            return;
+        }
+        if let (Some(old), Some(new)) = (prior.attr("max_replicas").as_i64(), resp.planned.attr("max_replicas").as_i64()) {
+            if new < old {
+                resp.diagnostics.warning_at(
+                    AttributePath::of("max_replicas"),
+                    "Lowering max_replicas removes pods at once",
+                    format!(
+                        "{}/{}: replicas above {new} are removed as soon as this applies, whatever scale_down says. \
+                         To scale down gradually, lower the load first and let scale_down policies work.",
+                        str_attr(prior, "namespace"),
+                        str_attr(prior, "name")
+                    ),
+                );
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+        let (namespace, name) = (str_attr(req.planned, "namespace"), str_attr(req.planned, "name"));
+        // Adopting an object someone made by hand would silently take it over: refuse, and
+        // point at import instead.
+        match Self::find(ctx, namespace, name).await {
+            Ok(Some((_, kind, _))) => {
+                resp.diagnostics.error(
+                    "Autoscaler already exists",
+                    format!("{kind} {namespace}/{name} already exists. Import it: terraform import <address> {namespace}/{name}"),
+                );
+                return;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                resp.diagnostics.error("Cannot reach the cluster", e);
+                return;
+            }
+        }
+        match Self::apply(ctx, req.planned).await {
+            Ok(state) => resp.state = state,
+            Err(e) => resp.diagnostics.error("Could not create the autoscaler", e),
+        }
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let state = req.state;
+        let (namespace, name) = (str_attr(state, "namespace"), str_attr(state, "name"));
+        let found = match (state.attr("kind").as_str(), state.attr("api_version").as_str()) {
+            (Some(kind), Some(api_version)) => {
+                Self::get(ctx, namespace, name, kind, api_version).await.map(|o| o.map(|o| (o, kind.to_string(), api_version.to_string())))
+            }
+            _ => Self::find(ctx, namespace, name).await,
+        };
+        match found {
+            Ok(Some((obj, kind, api_version))) => {
+                // An import's partial state is not a prior to shape the read by.
+                let prior = if state.attr("kind").is_null() { &Value::Null } else { state };
+                let uid = obj["metadata"]["uid"].as_str();
+                let mut new_state = Profile::from_object(&obj).to_state(prior, &kind, &api_version, uid);
+                new_state.set_attr("timeouts", state.attr("timeouts").clone());
+                resp.state = new_state;
+            }
+            Ok(None) => {
+                tracing::info!(namespace, name, "autoscaler no longer exists; removing it from state");
+                resp.state = Value::Null;
+            }
+            Err(e) => resp.diagnostics.error("Could not read the autoscaler", e),
+        }
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        match Self::apply(ctx, req.planned).await {
+            Ok(mut state) => {
+                state.set_attr("timeouts", req.planned.attr("timeouts").clone());
+                resp.state = state;
+            }
+            Err(e) => resp.diagnostics.error("Could not update the autoscaler", e),
+        }
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
+        let p = req.prior;
+        let (namespace, name) = (str_attr(p, "namespace"), str_attr(p, "name"));
+        let (kind, api_version) = (str_attr(p, "kind"), str_attr(p, "api_version"));
+        if let Err(e) = Self::remove(ctx, namespace, name, kind, api_version, req.timeout).await {
+            resp.diagnostics.error("Could not delete the autoscaler", e);
+        }
+    }
+
+    fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let parsed = id.split_once('/').filter(|(ns, name)| dns_label_problem(ns).is_ok() && dns_subdomain_problem(name).is_ok());
+        let Some((namespace, name)) = parsed else {
+            diags.error("Invalid import ID", format!("Import a scaling_profile as namespace/name (e.g. production/api-gateway), not {id:?}."));
+            return None;
+        };
+        Some(Value::object([("id", Value::from(id)), ("namespace", Value::from(namespace)), ("name", Value::from(name))]))
+    }
+}

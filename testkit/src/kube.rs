@@ -1,0 +1,159 @@
+//! A throwaway Kubernetes control plane (etcd + kube-apiserver 1.20 built by
+//! `scripts/install-kube.sh`) started with `scripts/kube-up.sh` on free 127.0.0.1 ports, with
+//! KEDA's ScaledObject CRD installed when asked. A watchdog shell holds a pipe from this
+//! process and runs `scripts/kube-down.sh` when it closes, so the cluster never outlives the
+//! test binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+
+use crate::repo_root;
+
+pub struct KubeCluster {
+    dir: tempfile::TempDir,
+    watchdog: Child,
+    lifeline: Option<ChildStdin>,
+}
+
+impl KubeCluster {
+    /// One cluster per test binary, with KEDA's CRD installed.
+    pub fn shared() -> &'static KubeCluster {
+        static CLUSTER: OnceLock<KubeCluster> = OnceLock::new();
+        CLUSTER.get_or_init(|| KubeCluster::start(true))
+    }
+
+    pub fn start(with_keda: bool) -> KubeCluster {
+        let dir = tempfile::tempdir().expect("cluster dir");
+        let scripts = repo_root().join("scripts");
+        let mut watchdog = Command::new("sh")
+            .args(["-c", "\"$0/kube-up.sh\" \"$1\" || exit 1; read -r _; \"$0/kube-down.sh\" \"$1\" >/dev/null 2>&1"])
+            .arg(&scripts)
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start kube-up.sh");
+        let lifeline = watchdog.stdin.take();
+        let mut line = String::new();
+        BufReader::new(watchdog.stdout.take().expect("stdout")).read_line(&mut line).expect("kube-up output");
+        assert!(line.trim().ends_with("kubeconfig"), "kube-up.sh failed (is scripts/install-kube.sh done?): {line:?}");
+        let cluster = KubeCluster { dir, watchdog, lifeline };
+        if with_keda {
+            cluster.install_keda_crd();
+        }
+        cluster
+    }
+
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+    }
+
+    /// Runs `f` with a client for this cluster, as `kubectl` would act out of band.
+    pub fn with_client<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let path = self.kubeconfig();
+        // rustls is built with two backends in this workspace, so name one.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Self::runtime().block_on(async move {
+            let file = kube::config::Kubeconfig::read_from(&path).expect("kubeconfig");
+            let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await.expect("kube config");
+            f(kube::Client::try_from(config).expect("kube client")).await
+        })
+    }
+
+    fn install_keda_crd(&self) {
+        let crd_path = repo_root().join("testdata/keda-scaledobject-crd.yaml");
+        let crd: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(&crd_path).expect("read CRD")).expect("CRD YAML");
+        self.with_client(|client| async move {
+            let gvk = GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition");
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
+            let obj: DynamicObject = serde_json::from_value(crd).expect("CRD object");
+            api.patch("scaledobjects.keda.sh", &PatchParams::apply("scaling-tests").force(), &Patch::Apply(&obj)).await.expect("apply CRD");
+            // Established means the API serves the new kind.
+            for _ in 0..100 {
+                let current = api.get("scaledobjects.keda.sh").await.expect("read CRD");
+                let established = current.data["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
+                if established {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("the ScaledObject CRD never became Established");
+        });
+    }
+
+    /// The object's JSON, or None.
+    pub fn get(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Option<serde_json::Value> {
+        let resource = api_resource(api_version, kind);
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            api.get_opt(&name).await.expect("get object").map(|o| serde_json::to_value(o).expect("object JSON"))
+        })
+    }
+
+    /// A merge patch under another field manager, as `kubectl edit` or `kubectl scale` makes.
+    pub fn edit(&self, api_version: &str, kind: &str, namespace: &str, name: &str, patch: serde_json::Value) {
+        let resource = api_resource(api_version, kind);
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            api.patch(&name, &PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() }, &Patch::Merge(&patch))
+                .await
+                .expect("out-of-band edit");
+        });
+    }
+
+    pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
+        let resource = api_resource(api_version, kind);
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            api.delete(&name, &Default::default()).await.expect("out-of-band delete");
+        });
+    }
+
+    pub fn create_namespace(&self, name: &str) {
+        let name = name.to_string();
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::all_with(client, &api_resource("v1", "Namespace"));
+            let ns: DynamicObject = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).unwrap();
+            api.patch(&name, &PatchParams::apply("scaling-tests"), &Patch::Apply(&ns)).await.expect("namespace");
+        });
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// The resource for `kind` (plural by the usual English rule, enough for the kinds used here).
+pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let lower = kind.to_ascii_lowercase();
+    let plural = if lower.ends_with('s') { format!("{lower}es") } else { format!("{lower}s") };
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural)
+}
+
+impl Drop for KubeCluster {
+    fn drop(&mut self) {
+        drop(self.lifeline.take());
+        let _ = self.watchdog.wait();
+    }
+}

@@ -1,0 +1,272 @@
+//! `scaling_profile` end to end: the real terraform binary against a genuine kube-apiserver
+//! 1.20 (which serves autoscaling/v2beta2, so the discovery fallback is exercised for real)
+//! with KEDA's ScaledObject CRD installed. No KEDA operator runs; the provider only manages
+//! the objects.
+
+use scaling_testkit::{KubeCluster, Mirror, Workspace};
+use serde_json::json;
+
+const HPA: (&str, &str) = ("autoscaling/v2beta2", "HorizontalPodAutoscaler");
+const KEDA: (&str, &str) = ("keda.sh/v1alpha1", "ScaledObject");
+
+fn workspace(cluster: &KubeCluster) -> Workspace {
+    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
+    ws.use_kubeconfig(&cluster.kubeconfig());
+    ws
+}
+
+/// The runbook's six API services (HPA) and three queue workers (KEDA), in `namespace`.
+fn runbook(namespace: &str) -> String {
+    format!(
+        r#"
+locals {{
+  services = {{
+    "api-gateway"      = {{ min = 3, max = 50, cpu = 70, memory = 80 }}
+    "auth-svc"         = {{ min = 3, max = 30, cpu = 70, memory = 80 }}
+    "market-svc"       = {{ min = 3, max = 40, cpu = 70, memory = 80 }}
+    "skillpod-svc"     = {{ min = 2, max = 25, cpu = 60, memory = 70 }}
+    "billing-svc"      = {{ min = 2, max = 20, cpu = 70, memory = 80 }}
+    "notification-svc" = {{ min = 2, max = 15, cpu = 70, memory = 80 }}
+  }}
+  workers = {{
+    "job-processor"       = {{ min = 2, max = 30, queue = "job-queue", length = 1000 }}
+    "email-sender"        = {{ min = 2, max = 20, queue = "email-queue", length = 500 }}
+    "notification-worker" = {{ min = 2, max = 15, queue = "notification-queue", length = 500 }}
+  }}
+}}
+
+resource "scaling_profile" "service" {{
+  for_each           = local.services
+  namespace          = "{namespace}"
+  name               = each.key
+  min_replicas       = each.value.min
+  max_replicas       = each.value.max
+  cpu_utilization    = each.value.cpu
+  memory_utilization = each.value.memory
+  labels             = {{ team = "platform" }}
+
+  target {{
+    name = each.key
+  }}
+
+  # Scale down safely: at most 5 pods every 5 minutes, after 5 quiet minutes.
+  scale_down {{
+    stabilization_window_seconds = 300
+    policy {{
+      type           = "Pods"
+      value          = 5
+      period_seconds = 300
+    }}
+  }}
+}}
+
+resource "scaling_profile" "worker" {{
+  for_each     = local.workers
+  namespace    = "{namespace}"
+  name         = each.key
+  min_replicas = each.value.min
+  max_replicas = each.value.max
+
+  target {{
+    name = each.key
+  }}
+
+  queue {{
+    address     = "redis:6379"
+    list_name   = each.value.queue
+    list_length = each.value.length
+  }}
+}}
+"#
+    )
+}
+
+#[test]
+fn runbook_apply_drift_import_destroy() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("production");
+    let ws = workspace(cluster);
+    ws.write(&runbook("production"));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("Plan: 9 to add"), "{}", plan.stdout);
+    ws.apply();
+
+    let hpa = cluster.get(HPA.0, HPA.1, "production", "api-gateway").expect("api-gateway HPA");
+    assert_eq!(hpa["spec"]["maxReplicas"], 50);
+    // The API stores HPAs as autoscaling/v1, so metrics may come back in another order.
+    let cpu = hpa["spec"]["metrics"].as_array().unwrap().iter().find(|m| m["resource"]["name"] == "cpu").expect("cpu metric").clone();
+    assert_eq!(cpu["resource"]["target"]["averageUtilization"], 70);
+    assert_eq!(hpa["spec"]["behavior"]["scaleDown"]["policies"][0]["value"], 5);
+    assert_eq!(hpa["metadata"]["labels"]["team"], "platform");
+    let worker = cluster.get(KEDA.0, KEDA.1, "production", "job-processor").expect("job-processor ScaledObject");
+    assert_eq!(worker["spec"]["triggers"][0]["type"], "redis");
+    assert_eq!(worker["spec"]["triggers"][0]["metadata"]["listLength"], "1000");
+    assert!(cluster.get(HPA.0, HPA.1, "production", "job-processor").is_none(), "workers are not HPAs");
+
+    let clean = ws.plan();
+    assert_eq!(clean.code, 0, "second plan must be clean (server defaults must not read as drift):\n{}", clean.all());
+
+    // `kubectl edit` of an HPA and of a ScaledObject: both show as drift.
+    cluster.edit(HPA.0, HPA.1, "production", "api-gateway", json!({"spec": {"maxReplicas": 10}}));
+    cluster.edit(KEDA.0, KEDA.1, "production", "email-sender", json!({"spec": {"minReplicaCount": 7}}));
+    let drift = ws.plan();
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.stdout.contains("~ max_replicas       = 10 -> 50"), "{}", drift.stdout);
+    assert!(drift.stdout.contains("~ min_replicas = 7 -> 2"), "{}", drift.stdout);
+    assert!(drift.stdout.contains("Plan: 0 to add, 2 to change, 0 to destroy"), "{}", drift.stdout);
+    ws.apply();
+    assert_eq!(cluster.get(HPA.0, HPA.1, "production", "api-gateway").unwrap()["spec"]["maxReplicas"], 50);
+    assert_eq!(ws.plan().code, 0);
+
+    // Deleted out of band: the next plan creates it again.
+    cluster.delete(HPA.0, HPA.1, "production", "billing-svc");
+    let gone = ws.plan();
+    assert_eq!(gone.code, 2);
+    assert!(gone.stdout.contains(r#"scaling_profile.service["billing-svc"] will be created"#), "{}", gone.stdout);
+    ws.apply();
+
+    // Import both kinds into an empty state, then a clean plan.
+    std::fs::remove_file(ws.state_file()).unwrap();
+    for (address, id) in [
+        (r#"scaling_profile.service["api-gateway"]"#, "production/api-gateway"),
+        (r#"scaling_profile.worker["job-processor"]"#, "production/job-processor"),
+    ] {
+        let out = ws.ok(&["import", "-no-color", "-input=false", address, id]);
+        assert!(out.stdout.contains("Import successful"), "{}", out.stdout);
+    }
+    let state = ws.ok(&["state", "show", "-no-color", r#"scaling_profile.worker["job-processor"]"#]);
+    assert!(state.flat().contains(r#"kind = "ScaledObject""#), "{}", state.stdout);
+    // The other seven are not in state any more; put them back by import too, then nothing differs.
+    for name in ["auth-svc", "market-svc", "skillpod-svc", "billing-svc", "notification-svc"] {
+        ws.ok(&["import", "-no-color", "-input=false", &format!(r#"scaling_profile.service["{name}"]"#), &format!("production/{name}")]);
+    }
+    for name in ["email-sender", "notification-worker"] {
+        ws.ok(&["import", "-no-color", "-input=false", &format!(r#"scaling_profile.worker["{name}"]"#), &format!("production/{name}")]);
+    }
+    let after_import = ws.plan();
+    assert_eq!(after_import.code, 0, "plan after import must be clean:\n{}", after_import.all());
+
+    ws.destroy();
+    for name in ["api-gateway", "auth-svc", "market-svc", "skillpod-svc", "billing-svc", "notification-svc"] {
+        assert!(cluster.get(HPA.0, HPA.1, "production", name).is_none(), "{name} must be gone");
+    }
+    for name in ["job-processor", "email-sender", "notification-worker"] {
+        assert!(cluster.get(KEDA.0, KEDA.1, "production", name).is_none(), "{name} must be gone");
+    }
+}
+
+fn single(extra: &str) -> String {
+    format!(
+        "resource \"scaling_profile\" \"p\" {{\n  namespace    = \"switch\"\n  name         = \"market-svc\"\n  min_replicas = 3\n  \
+         max_replicas = 40\n  cpu_utilization = 70\n  target {{\n    name = \"market-svc\"\n  }}\n{extra}}}\n"
+    )
+}
+
+#[test]
+fn switching_between_hpa_and_keda_replaces_the_object() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("switch");
+    let ws = workspace(cluster);
+    ws.write(&single(""));
+    ws.init();
+    ws.apply();
+    assert!(cluster.get(HPA.0, HPA.1, "switch", "market-svc").is_some());
+
+    let with_schedule = "  schedule {\n    name         = \"black-friday\"\n    start        = \"0 6 27 11 *\"\n    end          = \"0 23 28 11 *\"\n    min_replicas = 15\n  }\n";
+    ws.write(&single(with_schedule));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    ws.apply();
+    assert!(cluster.get(HPA.0, HPA.1, "switch", "market-svc").is_none(), "the HPA must be gone");
+    let so = cluster.get(KEDA.0, KEDA.1, "switch", "market-svc").expect("ScaledObject");
+    let cron = so["spec"]["triggers"].as_array().unwrap().iter().find(|t| t["type"] == "cron").expect("cron trigger").clone();
+    assert_eq!(cron["metadata"]["desiredReplicas"], "15");
+    assert_eq!(cron["metadata"]["timezone"], "Etc/UTC");
+    assert_eq!(ws.plan().code, 0);
+
+    ws.write(&single(""));
+    let back = ws.plan();
+    assert!(back.stdout.contains("must be replaced"), "{}", back.stdout);
+    ws.apply();
+    assert!(cluster.get(KEDA.0, KEDA.1, "switch", "market-svc").is_none());
+    assert!(cluster.get(HPA.0, HPA.1, "switch", "market-svc").is_some());
+    ws.destroy();
+}
+
+#[test]
+fn server_defaults_never_cause_a_perpetual_diff() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("defaults");
+    let ws = workspace(cluster);
+    // No metrics (the server defaults to 80% CPU), a scale_down without policies or select
+    // policy (the server fills both), and no scale_up (the server fills it in too).
+    ws.write(
+        "resource \"scaling_profile\" \"p\" {\n  namespace = \"defaults\"\n  name = \"auth-svc\"\n  min_replicas = 3\n  max_replicas = 30\n  \
+         target {\n    name = \"auth-svc\"\n  }\n  scale_down {\n    stabilization_window_seconds = 600\n  }\n}\n",
+    );
+    ws.init();
+    ws.apply();
+    let hpa = cluster.get(HPA.0, HPA.1, "defaults", "auth-svc").unwrap();
+    assert!(hpa["spec"]["behavior"]["scaleDown"]["policies"].is_array(), "the server defaults policies: {hpa}");
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    ws.destroy();
+}
+
+#[test]
+fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("invalid");
+    let base = |body: &str| format!("resource \"scaling_profile\" \"p\" {{\n  namespace = \"invalid\"\n  name = \"bad-profile\"\n{body}}}\n");
+    let target = "  target {\n    name = \"api-gateway\"\n  }\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("min_replicas", base(&format!("  min_replicas = 10\n  max_replicas = 5\n{target}")), "must not exceed max_replicas"),
+        ("min_replicas", base(&format!("  min_replicas = 0\n  max_replicas = 5\n{target}")), "needs a queue or schedule block"),
+        ("cpu_utilization", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  cpu_utilization = 150\n{target}")), "between 1 and 100"),
+        ("memory_utilization", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  memory_utilization = 0\n{target}")), "between 1 and 100"),
+        ("name", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  target {{\n    name = \"Api_Gateway\"\n  }}\n")), "DNS-1123"),
+        (
+            "period_seconds",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  scale_down {{\n    policy {{\n      type = \"Pods\"\n      value = 1\n      period_seconds = 0\n    }}\n  }}\n")),
+            "between 1 and 1800",
+        ),
+        (
+            "stabilization_window_seconds",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  scale_up {{\n    stabilization_window_seconds = 4000\n  }}\n")),
+            "between 0 and 3600",
+        ),
+        (
+            "start",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"launch\"\n    start = \"0 25 * * *\"\n    end = \"0 23 * * *\"\n    min_replicas = 3\n  }}\n")),
+            "hour field",
+        ),
+        (
+            "address",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  queue {{\n    list_name = \"jobs\"\n  }}\n")),
+            "\"address\" is required",
+        ),
+        (
+            "list_name",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  queue {{\n    address = \"redis:6379\"\n  }}\n")),
+            "\"list_name\" is required",
+        ),
+    ];
+    let ws = workspace(cluster);
+    ws.write(&cases[0].1);
+    ws.init();
+    for (attribute, config, detail) in &cases {
+        ws.write(config);
+        let plan = ws.plan();
+        assert_eq!(plan.code, 1, "{attribute}: plan must fail:\n{}", plan.all());
+        let flat = plan.flat();
+        assert!(flat.contains(detail), "{attribute}: expected {detail:?} in:\n{}", plan.all());
+        assert!(flat.contains(attribute), "{attribute}: the diagnostic must name the attribute:\n{}", plan.all());
+        let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(apply.code, 1, "{attribute}: apply must fail too");
+    }
+    assert!(cluster.get(HPA.0, HPA.1, "invalid", "bad-profile").is_none());
+    assert!(cluster.get(KEDA.0, KEDA.1, "invalid", "bad-profile").is_none());
+}
