@@ -9,6 +9,7 @@
 # DIR gets: kubeconfig; env (KUBE_SERVER, KUBE_TOKEN, KUBE_CA for curl: source it); pids
 # ("name pid" lines); pki/ (CA, serving cert for 127.0.0.1/localhost, service-account key pair);
 # tokens.csv; etcd/ data; etcd.log and kube-apiserver.log.
+# KUBE_WITH_KEDA=1 also installs KEDA's ScaledObject CRD from testdata/.
 # Auth: static bearer token for user "admin" in group system:masters; authorization RBAC.
 # Everything listens on 127.0.0.1 only, on free ports; etcd speaks plain http on loopback.
 # Binaries: .tools/bin/{kube-apiserver,etcd}, or $KUBE_APISERVER_BIN / $ETCD_BIN.
@@ -177,4 +178,17 @@ until curl -fsS --max-time 2 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $T
 done
 t1="$(date +%s%N)"
 log "ready in $(( (t1 - t0) / 1000000 )) ms: $SERVER (etcd pid $ETCD_PID, kube-apiserver pid $API_PID)"
+
+# KEDA's ScaledObject CRD (no operator: the provider only manages the objects).
+if [ "${KUBE_WITH_KEDA:-0}" = 1 ]; then
+  kcurl() { curl -fsS --max-time 10 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" "$@"; }
+  kcurl -X POST -H 'Content-Type: application/yaml' --data-binary @"$ROOT/testdata/keda-scaledobject-crd.yaml" \
+    "$SERVER/apis/apiextensions.k8s.io/v1/customresourcedefinitions" >/dev/null || fail "installing KEDA's CRD failed"
+  for _ in $(seq 1 100); do
+    kcurl "$SERVER/apis/keda.sh/v1alpha1" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  kcurl "$SERVER/apis/keda.sh/v1alpha1" >/dev/null || fail "keda.sh/v1alpha1 is not served after installing the CRD"
+  log "installed KEDA's ScaledObject CRD (keda.sh/v1alpha1)"
+fi
 echo "$DIR/kubeconfig"

@@ -1,7 +1,7 @@
 //! The configurations in `examples/` work as documented, against moto: the quickstart, the
 //! reusable module in staging and production, and the CI drift check.
 
-use scaling_testkit::{repo_root, Mirror, Moto, Workspace, REGION};
+use scaling_testkit::{repo_root, KubeCluster, Mirror, Moto, Workspace, REGION};
 
 fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), Some(moto));
@@ -15,10 +15,14 @@ fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
 fn quickstart_applies_and_plans_clean() {
     let moto = Moto::shared();
     moto.create_source(REGION, "skillancer-production");
-    let ws = workspace(moto, "quickstart");
+    let cluster = KubeCluster::start(true);
+    let mut ws = workspace(moto, "quickstart");
+    ws.set_env("TF_VAR_kubeconfig", &cluster.kubeconfig().display().to_string());
     ws.init();
     let applied = ws.apply();
     assert!(applied.stdout.contains("replica_endpoint = \"skillancer-replica-2."), "{}", applied.stdout);
+    assert!(cluster.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", "default", "api-gateway").is_some());
+    assert!(cluster.get("keda.sh/v1alpha1", "ScaledObject", "default", "job-processor").is_some());
     assert_eq!(ws.plan().code, 0, "the quickstart's second plan must be clean");
     ws.destroy();
 }

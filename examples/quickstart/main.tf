@@ -1,9 +1,13 @@
-# Quickstart: one read replica of the production database, as the runbook's
-# "Horizontal Scaling (Read Replicas)" does by hand with
-#   aws rds create-db-instance-read-replica --db-instance-identifier skillancer-replica-2 ...
+# Quickstart: the runbook's read replica, API autoscaling and queue-based worker scaling.
+#   - one read replica of the production database ("Horizontal Scaling (Read Replicas)"),
+#     instead of `aws rds create-db-instance-read-replica ...`;
+#   - api-gateway's HorizontalPodAutoscaler ("Auto-Scaling Configuration"), scaling down
+#     gradually ("Scale Down Safely") instead of `kubectl scale` with sleeps in between;
+#   - job-processor's KEDA ScaledObject on the job queue ("Worker Services").
 #
-# scripts/quickstart.sh runs this against a local moto server (no AWS account needed).
-# Against real AWS, leave rds_endpoint unset and use your usual AWS credentials.
+# scripts/quickstart.sh runs this against a local moto server and a local kube-apiserver (no
+# AWS account or cluster needed). Against real ones, leave rds_endpoint and kubeconfig unset:
+# your usual AWS credentials and kubeconfig apply.
 
 terraform {
   required_version = ">= 1.0.3"
@@ -26,10 +30,19 @@ variable "rds_endpoint" {
   default     = null
 }
 
+variable "kubeconfig" {
+  description = "Path to a kubeconfig. Null means KUBECONFIG, ~/.kube/config, or in-cluster."
+  type        = string
+  default     = null
+}
+
 provider "scaling" {
   region = var.region
   endpoints {
     rds = var.rds_endpoint
+  }
+  kubernetes {
+    config_path = var.kubeconfig
   }
 }
 
@@ -45,6 +58,46 @@ resource "scaling_read_replica" "replica_2" {
 
   timeouts {
     create = "40m"
+  }
+}
+
+resource "scaling_profile" "api_gateway" {
+  namespace          = "default"
+  name               = "api-gateway"
+  min_replicas       = 3
+  max_replicas       = 50
+  cpu_utilization    = 70
+  memory_utilization = 80
+
+  target {
+    name = "api-gateway"
+  }
+
+  # Scale down by at most 5 pods every 5 minutes, after 5 quiet minutes.
+  scale_down {
+    stabilization_window_seconds = 300
+    policy {
+      type           = "Pods"
+      value          = 5
+      period_seconds = 300
+    }
+  }
+}
+
+resource "scaling_profile" "job_processor" {
+  namespace    = "default"
+  name         = "job-processor"
+  min_replicas = 2
+  max_replicas = 30
+
+  target {
+    name = "job-processor"
+  }
+
+  queue {
+    address     = "redis:6379"
+    list_name   = "job-queue"
+    list_length = 1000
   }
 }
 

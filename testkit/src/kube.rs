@@ -1,6 +1,6 @@
 //! A throwaway Kubernetes control plane (etcd + kube-apiserver 1.20 built by
 //! `scripts/install-kube.sh`) started with `scripts/kube-up.sh` on free 127.0.0.1 ports, with
-//! KEDA's ScaledObject CRD installed when asked. A watchdog shell holds a pipe from this
+//! KEDA's ScaledObject CRD installed when asked (`KUBE_WITH_KEDA=1`). A watchdog shell holds a pipe from this
 //! process and runs `scripts/kube-down.sh` when it closes, so the cluster never outlives the
 //! test binary.
 
@@ -8,7 +8,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -35,6 +34,7 @@ impl KubeCluster {
             .args(["-c", "\"$0/kube-up.sh\" \"$1\" || exit 1; read -r _; \"$0/kube-down.sh\" \"$1\" >/dev/null 2>&1"])
             .arg(&scripts)
             .arg(dir.path())
+            .env("KUBE_WITH_KEDA", if with_keda { "1" } else { "0" })
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -44,11 +44,7 @@ impl KubeCluster {
         let mut line = String::new();
         BufReader::new(watchdog.stdout.take().expect("stdout")).read_line(&mut line).expect("kube-up output");
         assert!(line.trim().ends_with("kubeconfig"), "kube-up.sh failed (is scripts/install-kube.sh done?): {line:?}");
-        let cluster = KubeCluster { dir, watchdog, lifeline };
-        if with_keda {
-            cluster.install_keda_crd();
-        }
-        cluster
+        KubeCluster { dir, watchdog, lifeline }
     }
 
     pub fn kubeconfig(&self) -> PathBuf {
@@ -73,29 +69,6 @@ impl KubeCluster {
             let config = kube::Config::from_custom_kubeconfig(file, &Default::default()).await.expect("kube config");
             f(kube::Client::try_from(config).expect("kube client")).await
         })
-    }
-
-    fn install_keda_crd(&self) {
-        let crd_path = repo_root().join("testdata/keda-scaledobject-crd.yaml");
-        let crd: serde_json::Value = serde_yaml::from_str(&std::fs::read_to_string(&crd_path).expect("read CRD")).expect("CRD YAML");
-        self.with_client(|client| async move {
-            let gvk = GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition");
-            let api: Api<DynamicObject> = Api::all_with(client.clone(), &ApiResource::from_gvk(&gvk));
-            let obj: DynamicObject = serde_json::from_value(crd).expect("CRD object");
-            api.patch("scaledobjects.keda.sh", &PatchParams::apply("scaling-tests").force(), &Patch::Apply(&obj)).await.expect("apply CRD");
-            // Established means the API serves the new kind.
-            for _ in 0..100 {
-                let current = api.get("scaledobjects.keda.sh").await.expect("read CRD");
-                let established = current.data["status"]["conditions"]
-                    .as_array()
-                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"));
-                if established {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            panic!("the ScaledObject CRD never became Established");
-        });
     }
 
     /// The object's JSON, or None.
