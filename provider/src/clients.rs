@@ -115,7 +115,8 @@ async fn describe_rds_instances(client: aws_sdk_rds::Client, ids: Vec<String>) -
 async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis), String> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
-    let config = match (&settings.config_path, &settings.context) {
+    let config_path = settings.config_path.as_deref().map(expand_home);
+    let config = match (&config_path, &settings.context) {
         (Some(path), _) => {
             let file = Kubeconfig::read_from(path).map_err(|e| format!("cannot read kubeconfig {path}: {e}"))?;
             kube::Config::from_custom_kubeconfig(file, &options).await.map_err(|e| format!("kubeconfig {path}: {e}"))?
@@ -141,4 +142,12 @@ async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis
     };
     tracing::debug!(hpa_version = apis.hpa_version.unwrap_or("none"), keda = apis.keda, "discovered the cluster's autoscaling APIs");
     Ok((client, apis))
+}
+
+/// `~/x` means `$HOME/x`, as it does for kubectl.
+fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+        _ => path.to_string(),
+    }
 }
