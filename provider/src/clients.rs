@@ -12,7 +12,8 @@ use aws_types::SdkConfig;
 use crate::aws_error;
 use crate::batch::Batcher;
 
-/// Endpoint overrides for emulators and VPC endpoints.
+/// Endpoint overrides for emulators and VPC endpoints. The ElastiCache and CloudFront ones are
+/// accepted already so configurations stay valid when those resources arrive.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
     pub rds: Option<String>,
@@ -62,10 +63,6 @@ impl Clients {
         self.kube.get_or_init(|| connect_kube(&self.kube_settings)).await.as_ref().map_err(Clone::clone)
     }
 
-    pub fn region(&self) -> Option<&str> {
-        self.aws.region().map(|r| r.as_ref())
-    }
-
     pub fn rds(&self) -> &aws_sdk_rds::Client {
         self.rds.get_or_init(|| {
             let mut conf = aws_sdk_rds::config::Builder::from(&self.aws);
@@ -86,11 +83,6 @@ impl Clients {
             })
             .get(id)
             .await
-    }
-
-    /// Reserved for the ElastiCache and CloudFront resources.
-    pub fn endpoints(&self) -> &Endpoints {
-        &self.endpoints
     }
 }
 

@@ -12,8 +12,6 @@ use crate::framework::ProviderServer;
 use crate::proto::tfplugin6 as pb;
 use pb::provider_server::Provider;
 
-pub use convert::schema as schema_to_proto;
-
 pub struct Proto6Server {
     inner: Arc<ProviderServer>,
 }
@@ -24,8 +22,8 @@ impl Proto6Server {
     }
 }
 
-/// The whole GetProviderSchema answer, also used to publish the schema as a file.
-pub fn provider_schema_response(server: &ProviderServer) -> pb::get_provider_schema::Response {
+/// The whole GetProviderSchema answer.
+fn provider_schema_response(server: &ProviderServer) -> pb::get_provider_schema::Response {
     pb::get_provider_schema::Response {
         provider: Some(convert::schema(server.provider_schema())),
         resource_schemas: server.resource_schemas().map(|(name, s)| (name.to_string(), convert::schema(s))).collect(),
