@@ -2,12 +2,7 @@
 //! build needs nothing but cargo (no system `protoc`).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = [
-        "tfplugin6.proto",
-        "plugin/grpc_controller.proto",
-        "plugin/grpc_stdio.proto",
-        "plugin/grpc_broker.proto",
-    ];
+    let files = ["tfplugin6.proto", "plugin/grpc_controller.proto", "plugin/grpc_stdio.proto", "plugin/grpc_broker.proto"];
     for f in files {
         println!("cargo:rerun-if-changed=../proto/{f}");
     }
@@ -19,9 +14,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
     let descriptors = protox::compile(files, ["../proto"])?;
-    tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
-        .compile_fds(descriptors)?;
+    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(descriptors)?;
     Ok(())
 }

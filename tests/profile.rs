@@ -220,14 +220,15 @@ fn server_defaults_never_cause_a_perpetual_diff() {
 fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
     let cluster = KubeCluster::shared();
     cluster.create_namespace("invalid");
-    let base = |body: &str| format!("resource \"scaling_profile\" \"p\" {{\n  namespace = \"invalid\"\n  name = \"bad-profile\"\n{body}}}\n");
+    let base =
+        |body: &str| format!("resource \"scaling_profile\" \"p\" {{\n  namespace = \"invalid\"\n  name = \"bad-profile\"\n{body}}}\n");
     let target = "  target {\n    name = \"api-gateway\"\n  }\n";
     let cases: Vec<(&str, String, &str)> = vec![
         ("min_replicas", base(&format!("  min_replicas = 10\n  max_replicas = 5\n{target}")), "must not exceed max_replicas"),
         ("min_replicas", base(&format!("  min_replicas = 0\n  max_replicas = 5\n{target}")), "needs a queue or schedule block"),
         ("cpu_utilization", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  cpu_utilization = 150\n{target}")), "between 1 and 100"),
         ("memory_utilization", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  memory_utilization = 0\n{target}")), "between 1 and 100"),
-        ("name", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  target {{\n    name = \"Api_Gateway\"\n  }}\n")), "DNS-1123"),
+        ("name", base("  min_replicas = 1\n  max_replicas = 5\n  target {\n    name = \"Api_Gateway\"\n  }\n"), "DNS-1123"),
         (
             "period_seconds",
             base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  scale_down {{\n    policy {{\n      type = \"Pods\"\n      value = 1\n      period_seconds = 0\n    }}\n  }}\n")),

@@ -147,8 +147,16 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
             replica("r", "bad-replica", "arn:aws:rds:us-west-2:12345:db:bad-production", "db.r6g.large", ""),
             "account ID must be 12 digits",
         ),
-        ("availability_zone", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  availability_zone = \"us-east-1\"\n"), "availability zone"),
-        ("create", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  timeouts {\n    create = \"forever\"\n  }\n"), "forever"),
+        (
+            "availability_zone",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  availability_zone = \"us-east-1\"\n"),
+            "availability zone",
+        ),
+        (
+            "create",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  timeouts {\n    create = \"forever\"\n  }\n"),
+            "forever",
+        ),
     ];
     let ws = workspace(moto);
     ws.write(&cases[0].1);
@@ -158,7 +166,10 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
         let plan = ws.plan();
         assert_eq!(plan.code, 1, "{attribute}: plan must fail:\n{}", plan.all());
         let out = plan.all();
-        assert!(out.contains(&format!("  {attribute} ")) || out.contains(&format!("{attribute} =")), "{attribute}: the diagnostic must point at the attribute:\n{out}");
+        assert!(
+            out.contains(&format!("  {attribute} ")) || out.contains(&format!("{attribute} =")),
+            "{attribute}: the diagnostic must point at the attribute:\n{out}"
+        );
         assert!(plan.flat().contains(detail), "{attribute}: expected {detail:?} in:\n{out}");
         let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
         assert_eq!(apply.code, 1, "{attribute}: apply must fail too");

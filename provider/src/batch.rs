@@ -94,10 +94,12 @@ mod tests {
             counter.fetch_add(1, Ordering::SeqCst);
             async move { Ok(keys.into_iter().map(|k| (k, ())).collect()) }
         }));
-        let gets: Vec<_> = (0..5).map(|i| {
-            let b = batcher.clone();
-            tokio::spawn(async move { b.get(&i.to_string()).await })
-        }).collect();
+        let gets: Vec<_> = (0..5)
+            .map(|i| {
+                let b = batcher.clone();
+                tokio::spawn(async move { b.get(&i.to_string()).await })
+            })
+            .collect();
         for g in gets {
             assert_eq!(g.await.unwrap().unwrap(), Some(()));
         }

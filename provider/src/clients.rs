@@ -48,14 +48,7 @@ pub struct Clients {
 
 impl Clients {
     pub fn new(aws: SdkConfig, endpoints: Endpoints, kube_settings: KubeSettings) -> Clients {
-        Clients {
-            aws,
-            endpoints,
-            kube_settings,
-            kube: tokio::sync::OnceCell::new(),
-            rds: OnceLock::new(),
-            rds_instances: OnceLock::new(),
-        }
+        Clients { aws, endpoints, kube_settings, kube: tokio::sync::OnceCell::new(), rds: OnceLock::new(), rds_instances: OnceLock::new() }
     }
 
     /// The Kubernetes client and what the cluster serves, set up on first use.

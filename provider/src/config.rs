@@ -105,8 +105,13 @@ impl Provider for ScalingProvider {
             return None;
         }
         let e = config.attr("endpoints");
-        let endpoints = Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
-        tracing::debug!(region = aws.region().map(|r| r.as_ref()).unwrap_or(""), custom_rds_endpoint = endpoints.rds.is_some(), "configured");
+        let endpoints =
+            Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
+        tracing::debug!(
+            region = aws.region().map(|r| r.as_ref()).unwrap_or(""),
+            custom_rds_endpoint = endpoints.rds.is_some(),
+            "configured"
+        );
         let k = config.attr("kubernetes");
         let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
         Some(Clients::new(aws, endpoints, kube))

@@ -43,33 +43,21 @@ pub fn to_json(value: &Value, ty: &Type, path: &str) -> Result<Json, CodecError>
         (Value::Bool(b), Type::Bool) => Json::Bool(*b),
         (Value::Number(n), Type::Number) => match n {
             Number::Int(i) => Json::from(*i),
-            Number::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Json::Number)
-                .ok_or_else(|| mismatch(path, ty, "a non-finite float"))?,
+            Number::Float(f) => {
+                serde_json::Number::from_f64(*f).map(Json::Number).ok_or_else(|| mismatch(path, ty, "a non-finite float"))?
+            }
             // serde_json without arbitrary precision cannot hold it as a number.
             Number::Big(s) => Json::String(s.clone()),
         },
         (Value::String(s), Type::String) => Json::String(s.clone()),
-        (Value::List(items), Type::List(et)) | (Value::Set(items), Type::Set(et)) => Json::Array(
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| to_json(v, et, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
-        ),
+        (Value::List(items), Type::List(et)) | (Value::Set(items), Type::Set(et)) => {
+            Json::Array(items.iter().enumerate().map(|(i, v)| to_json(v, et, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?)
+        }
         (Value::Tuple(items), Type::Tuple(types)) if items.len() == types.len() => Json::Array(
-            items
-                .iter()
-                .zip(types)
-                .enumerate()
-                .map(|(i, (v, t))| to_json(v, t, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
+            items.iter().zip(types).enumerate().map(|(i, (v, t))| to_json(v, t, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
         ),
         (Value::Map(entries), Type::Map(et)) => Json::Object(
-            entries
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), to_json(v, et, &format!("{path}[{k:?}]"))?)))
-                .collect::<Result<_, CodecError>>()?,
+            entries.iter().map(|(k, v)| Ok((k.clone(), to_json(v, et, &format!("{path}[{k:?}]"))?))).collect::<Result<_, CodecError>>()?,
         ),
         (Value::Object(attrs), Type::Object(types)) => {
             if let Some(extra) = attrs.keys().find(|k| !types.contains_key(*k)) {
@@ -127,17 +115,10 @@ pub fn from_json(json: &Json, ty: &Type, path: &str) -> Result<Value, CodecError
         (Json::Array(items), Type::List(et)) => Value::List(elements(items, et, path)?),
         (Json::Array(items), Type::Set(et)) => Value::Set(elements(items, et, path)?),
         (Json::Array(items), Type::Tuple(types)) if items.len() == types.len() => Value::Tuple(
-            items
-                .iter()
-                .zip(types)
-                .enumerate()
-                .map(|(i, (v, t))| from_json(v, t, &format!("{path}[{i}]")))
-                .collect::<Result<_, _>>()?,
+            items.iter().zip(types).enumerate().map(|(i, (v, t))| from_json(v, t, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
         ),
         (Json::Object(m), Type::Map(et)) => Value::Map(
-            m.iter()
-                .map(|(k, v)| Ok((k.clone(), from_json(v, et, &format!("{path}[{k:?}]"))?)))
-                .collect::<Result<_, CodecError>>()?,
+            m.iter().map(|(k, v)| Ok((k.clone(), from_json(v, et, &format!("{path}[{k:?}]"))?))).collect::<Result<_, CodecError>>()?,
         ),
         (Json::Object(m), Type::Object(types)) => {
             let mut out = BTreeMap::new();

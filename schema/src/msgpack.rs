@@ -66,10 +66,9 @@ fn to_msgpack(value: &Value, ty: &Type, path: &mut String) -> Result<Mp, CodecEr
     match (value, ty) {
         (Value::Null, _) => Ok(Mp::Nil),
         (Value::Unknown, _) => Ok(Mp::Ext(UNKNOWN_EXT, vec![0])),
-        (Value::Dynamic(inner_ty, inner), Type::Dynamic) => Ok(Mp::Array(vec![
-            Mp::Binary(inner_ty.to_json_bytes()),
-            to_msgpack(inner, inner_ty, path)?,
-        ])),
+        (Value::Dynamic(inner_ty, inner), Type::Dynamic) => {
+            Ok(Mp::Array(vec![Mp::Binary(inner_ty.to_json_bytes()), to_msgpack(inner, inner_ty, path)?]))
+        }
         (Value::Bool(b), Type::Bool) => Ok(Mp::Boolean(*b)),
         (Value::Number(n), Type::Number) => Ok(match n {
             Number::Int(i) => Mp::from(*i),
@@ -92,9 +91,7 @@ fn to_msgpack(value: &Value, ty: &Type, path: &mut String) -> Result<Mp, CodecEr
             .map(Mp::Array),
         (Value::Map(entries), Type::Map(et)) => entries
             .iter()
-            .map(|(k, v)| {
-                Ok((Mp::from(k.as_str()), nested(path, &format!("[{k:?}]"), |p| to_msgpack(v, et, p))?))
-            })
+            .map(|(k, v)| Ok((Mp::from(k.as_str()), nested(path, &format!("[{k:?}]"), |p| to_msgpack(v, et, p))?)))
             .collect::<Result<_, _>>()
             .map(Mp::Map),
         (Value::Object(attrs), Type::Object(types)) => {
@@ -152,15 +149,10 @@ fn from_msgpack(mp: &Mp, ty: &Type, path: &mut String) -> Result<Value, CodecErr
         })),
         (Mp::F32(f), Type::Number) => float(f64::from(*f), path, ty),
         (Mp::F64(f), Type::Number) => float(*f, path, ty),
-        (Mp::String(s), Type::Number) => s
-            .as_str()
-            .and_then(Number::parse)
-            .map(Value::Number)
-            .ok_or_else(|| mismatch(path, ty, "a string that is not a number")),
-        (Mp::String(s), Type::String) => s
-            .as_str()
-            .map(Value::string)
-            .ok_or_else(|| mismatch(path, ty, "invalid UTF-8")),
+        (Mp::String(s), Type::Number) => {
+            s.as_str().and_then(Number::parse).map(Value::Number).ok_or_else(|| mismatch(path, ty, "a string that is not a number"))
+        }
+        (Mp::String(s), Type::String) => s.as_str().map(Value::string).ok_or_else(|| mismatch(path, ty, "invalid UTF-8")),
         (Mp::Array(items), Type::List(et)) => elements(items, et, path).map(Value::List),
         (Mp::Array(items), Type::Set(et)) => elements(items, et, path).map(Value::Set),
         (Mp::Array(items), Type::Tuple(types)) if items.len() == types.len() => items
@@ -208,11 +200,7 @@ fn float(f: f64, path: &str, ty: &Type) -> Result<Value, CodecError> {
 }
 
 fn elements(items: &[Mp], et: &Type, path: &mut String) -> Result<Vec<Value>, CodecError> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| nested(path, &format!("[{i}]"), |p| from_msgpack(v, et, p)))
-        .collect()
+    items.iter().enumerate().map(|(i, v)| nested(path, &format!("[{i}]"), |p| from_msgpack(v, et, p))).collect()
 }
 
 fn map_key(k: &Mp, path: &str, ty: &Type) -> Result<String, CodecError> {

@@ -164,8 +164,7 @@ impl Block {
 
     /// The object type of this block's values.
     pub fn value_type(&self) -> Type {
-        let mut attrs: BTreeMap<String, Type> =
-            self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
+        let mut attrs: BTreeMap<String, Type> = self.attributes.iter().map(|a| (a.name.clone(), a.ty.clone())).collect();
         for b in &self.blocks {
             let inner = b.block.value_type();
             let ty = match b.nesting {
@@ -243,10 +242,7 @@ mod tests {
         ));
         let config = Value::object([(
             "policy",
-            Value::List(vec![
-                Value::object([("value", Value::int(5))]),
-                Value::object([("value", Value::int(50))]),
-            ]),
+            Value::List(vec![Value::object([("value", Value::int(5))]), Value::object([("value", Value::int(50))])]),
         )]);
         let mut d = Diagnostics::new();
         block.validate(&config, &AttributePath::root(), &mut d);
@@ -256,12 +252,11 @@ mod tests {
 
     #[test]
     fn block_type_includes_nested_blocks() {
-        let block = Block::new("r")
-            .attribute(Attribute::required("name", Type::String))
-            .block(NestedBlock::new("timeouts", Nesting::Single, Block::new("t").attribute(Attribute::optional("create", Type::String))));
-        assert_eq!(
-            block.value_type(),
-            Type::object([("name", Type::String), ("timeouts", Type::object([("create", Type::String)]))])
-        );
+        let block = Block::new("r").attribute(Attribute::required("name", Type::String)).block(NestedBlock::new(
+            "timeouts",
+            Nesting::Single,
+            Block::new("t").attribute(Attribute::optional("create", Type::String)),
+        ));
+        assert_eq!(block.value_type(), Type::object([("name", Type::String), ("timeouts", Type::object([("create", Type::String)]))]));
     }
 }

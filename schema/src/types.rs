@@ -47,8 +47,7 @@ impl Type {
             Type::Set(e) => json!(["set", e.to_json()]),
             Type::Map(e) => json!(["map", e.to_json()]),
             Type::Object(attrs) => {
-                let attrs: serde_json::Map<String, Json> =
-                    attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let attrs: serde_json::Map<String, Json> = attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
                 json!(["object", attrs])
             }
             Type::Tuple(elems) => json!(["tuple", elems.iter().map(Type::to_json).collect::<Vec<_>>()]),
@@ -61,8 +60,7 @@ impl Type {
     }
 
     pub fn from_json_bytes(bytes: &[u8]) -> Result<Type, CodecError> {
-        let json: Json =
-            serde_json::from_slice(bytes).map_err(|e| CodecError::InvalidType(e.to_string()))?;
+        let json: Json = serde_json::from_slice(bytes).map_err(|e| CodecError::InvalidType(e.to_string()))?;
         Type::from_json(&json)
     }
 
@@ -82,14 +80,10 @@ impl Type {
                     ("list", e) => Ok(Type::list(Type::from_json(e)?)),
                     ("set", e) => Ok(Type::set(Type::from_json(e)?)),
                     ("map", e) => Ok(Type::map(Type::from_json(e)?)),
-                    ("object", Json::Object(attrs)) => attrs
-                        .iter()
-                        .map(|(k, v)| Ok((k.clone(), Type::from_json(v)?)))
-                        .collect::<Result<_, _>>()
-                        .map(Type::Object),
-                    ("tuple", Json::Array(elems)) => {
-                        elems.iter().map(Type::from_json).collect::<Result<_, _>>().map(Type::Tuple)
+                    ("object", Json::Object(attrs)) => {
+                        attrs.iter().map(|(k, v)| Ok((k.clone(), Type::from_json(v)?))).collect::<Result<_, _>>().map(Type::Object)
                     }
+                    ("tuple", Json::Array(elems)) => elems.iter().map(Type::from_json).collect::<Result<_, _>>().map(Type::Tuple),
                     _ => Err(bad()),
                 }
             }

@@ -61,11 +61,7 @@ impl Validator for IntBetween {
                 format!("Invalid {}", last_name(path)),
                 format!("{i} is out of range: it must be between {} and {}.", self.min, self.max),
             ),
-            None => diags.error_at(
-                path.clone(),
-                format!("Invalid {}", last_name(path)),
-                format!("{n} is not a whole number."),
-            ),
+            None => diags.error_at(path.clone(), format!("Invalid {}", last_name(path)), format!("{n} is not a whole number.")),
         }
     }
 }
@@ -84,11 +80,7 @@ impl Validator for OneOf {
     fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
         if let Some(s) = value.as_str() {
             if !self.0.contains(&s) {
-                diags.error_at(
-                    path.clone(),
-                    format!("Invalid {}", last_name(path)),
-                    format!("{s:?} is not one of {}.", self.0.join(", ")),
-                );
+                diags.error_at(path.clone(), format!("Invalid {}", last_name(path)), format!("{s:?} is not one of {}.", self.0.join(", ")));
             }
         }
     }

@@ -238,9 +238,7 @@ impl Value {
             current = match (step, current) {
                 (PathStep::Attribute(name), Value::Object(m)) => m.get(name)?,
                 (PathStep::Key(key), Value::Map(m)) => m.get(key)?,
-                (PathStep::Index(i), Value::List(v) | Value::Tuple(v) | Value::Set(v)) => {
-                    v.get(usize::try_from(*i).ok()?)?
-                }
+                (PathStep::Index(i), Value::List(v) | Value::Tuple(v) | Value::Set(v)) => v.get(usize::try_from(*i).ok()?)?,
                 _ => return None,
             };
         }
@@ -254,9 +252,7 @@ impl Value {
             current = match (step, current) {
                 (PathStep::Attribute(name), Value::Object(m)) => m.get_mut(name)?,
                 (PathStep::Key(key), Value::Map(m)) => m.get_mut(key)?,
-                (PathStep::Index(i), Value::List(v) | Value::Tuple(v) | Value::Set(v)) => {
-                    v.get_mut(usize::try_from(*i).ok()?)?
-                }
+                (PathStep::Index(i), Value::List(v) | Value::Tuple(v) | Value::Set(v)) => v.get_mut(usize::try_from(*i).ok()?)?,
                 _ => return None,
             };
         }
@@ -265,11 +261,7 @@ impl Value {
 
     /// A map of strings as Rust pairs; nulls and non-strings are skipped.
     pub fn string_map(&self) -> BTreeMap<String, String> {
-        self.entries()
-            .map(|m| {
-                m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()
-            })
-            .unwrap_or_default()
+        self.entries().map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
     }
 
     pub fn from_string_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {

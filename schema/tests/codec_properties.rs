@@ -54,16 +54,11 @@ fn arb_value(ty: Type, unknowns: bool) -> BoxedStrategy<Value> {
             .boxed(),
         Type::List(et) => prop::collection::vec(arb_value(*et, unknowns), 0..4).prop_map(Value::List).boxed(),
         Type::Set(et) => prop::collection::vec(arb_value(*et, unknowns), 0..4).prop_map(Value::Set).boxed(),
-        Type::Map(et) => prop::collection::btree_map(any::<String>(), arb_value(*et, unknowns), 0..4)
-            .prop_map(Value::Map)
-            .boxed(),
+        Type::Map(et) => prop::collection::btree_map(any::<String>(), arb_value(*et, unknowns), 0..4).prop_map(Value::Map).boxed(),
         Type::Object(attrs) => {
             let names: Vec<String> = attrs.keys().cloned().collect();
-            let strategies: Vec<BoxedStrategy<Value>> =
-                attrs.into_values().map(|t| arb_value(t, unknowns)).collect();
-            strategies
-                .prop_map(move |vals| Value::Object(names.iter().cloned().zip(vals).collect::<BTreeMap<_, _>>()))
-                .boxed()
+            let strategies: Vec<BoxedStrategy<Value>> = attrs.into_values().map(|t| arb_value(t, unknowns)).collect();
+            strategies.prop_map(move |vals| Value::Object(names.iter().cloned().zip(vals).collect::<BTreeMap<_, _>>())).boxed()
         }
         Type::Tuple(types) => {
             let strategies: Vec<BoxedStrategy<Value>> = types.into_iter().map(|t| arb_value(t, unknowns)).collect();

@@ -106,7 +106,8 @@ impl KubeCluster {
         let name = name.to_string();
         self.with_client(|client| async move {
             let api: Api<DynamicObject> = Api::all_with(client, &api_resource("v1", "Namespace"));
-            let ns: DynamicObject = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).unwrap();
+            let ns: DynamicObject =
+                serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})).unwrap();
             api.patch(&name, &PatchParams::apply("scaling-tests"), &Patch::Apply(&ns)).await.expect("namespace");
         });
     }

@@ -102,11 +102,8 @@ impl Workspace {
     /// The terraform and provider blocks for the scaling provider, pointed at this moto.
     pub fn provider_block(&self) -> String {
         let endpoint = self.moto.map(|m| format!("  endpoints {{\n    rds = \"{}\"\n  }}\n", m.endpoint())).unwrap_or_default();
-        let kube = self
-            .kubeconfig
-            .as_ref()
-            .map(|p| format!("  kubernetes {{\n    config_path = \"{}\"\n  }}\n", p.display()))
-            .unwrap_or_default();
+        let kube =
+            self.kubeconfig.as_ref().map(|p| format!("  kubernetes {{\n    config_path = \"{}\"\n  }}\n", p.display())).unwrap_or_default();
         format!(
             "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\n\
              provider \"scaling\" {{\n  region = \"{REGION}\"\n{endpoint}{kube}}}\n"

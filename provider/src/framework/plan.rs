@@ -101,7 +101,16 @@ fn run_modifiers(
             let mut inner = value.attr(&b.name).clone();
             if matches!(inner, Value::Object(_)) {
                 let p = path.attr(&b.name);
-                run_modifiers(&b.block, &p, config.attr(&b.name), prior.attr(&b.name), &mut inner, resource_exists, requires_replace, diags);
+                run_modifiers(
+                    &b.block,
+                    &p,
+                    config.attr(&b.name),
+                    prior.attr(&b.name),
+                    &mut inner,
+                    resource_exists,
+                    requires_replace,
+                    diags,
+                );
                 value.set_attr(&b.name, inner);
             }
         }
@@ -115,9 +124,7 @@ pub fn reconcile_with_plan(planned: &Value, actual: &Value, path: &AttributePath
     match (planned, actual) {
         (Value::Unknown, actual) => strip_unknowns(actual),
         (Value::Object(p), Value::Object(a)) => Value::Object(
-            p.iter()
-                .map(|(k, pv)| (k.clone(), reconcile_with_plan(pv, a.get(k).unwrap_or(&Value::Null), &path.attr(k))))
-                .collect(),
+            p.iter().map(|(k, pv)| (k.clone(), reconcile_with_plan(pv, a.get(k).unwrap_or(&Value::Null), &path.attr(k)))).collect(),
         ),
         (planned, actual) if planned.is_wholly_known() => {
             if planned != actual {
@@ -128,9 +135,9 @@ pub fn reconcile_with_plan(planned: &Value, actual: &Value, path: &AttributePath
         (Value::List(p), Value::List(a)) if p.len() == a.len() => {
             Value::List(p.iter().zip(a).enumerate().map(|(i, (pv, av))| reconcile_with_plan(pv, av, &path.index(i))).collect())
         }
-        (Value::Map(p), Value::Map(a)) if p.keys().eq(a.keys()) => Value::Map(
-            p.iter().map(|(k, pv)| (k.clone(), reconcile_with_plan(pv, &a[k], &path.key(k)))).collect(),
-        ),
+        (Value::Map(p), Value::Map(a)) if p.keys().eq(a.keys()) => {
+            Value::Map(p.iter().map(|(k, pv)| (k.clone(), reconcile_with_plan(pv, &a[k], &path.key(k)))).collect())
+        }
         // Sets and reshaped collections with unknowns inside: the API's answer is the only
         // complete one.
         (_, actual) => strip_unknowns(actual),
@@ -209,7 +216,8 @@ mod tests {
         let actual = obj("a", "s", Value::Bool(true), "arn:1".into(), "modifying".into());
         let got = reconcile_with_plan(&planned, &actual, &AttributePath::root());
         assert_eq!(got, obj("a", "m", Value::Bool(true), "arn:1".into(), "modifying".into()));
-        let missing = reconcile_with_plan(&planned, &obj("a", "m", Value::Bool(true), "arn:1".into(), Value::Unknown), &AttributePath::root());
+        let missing =
+            reconcile_with_plan(&planned, &obj("a", "m", Value::Bool(true), "arn:1".into(), Value::Unknown), &AttributePath::root());
         assert_eq!(missing.attr("status"), &Value::Null);
     }
 }

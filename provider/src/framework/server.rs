@@ -8,8 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{plan_change, reconcile_with_plan, strip_unknowns};
 use super::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest,
-    ReadResponse, Resource, Timeouts, UpdateRequest, UpdateResponse,
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
+    Resource, Timeouts, UpdateRequest, UpdateResponse,
 };
 use crate::clients::Clients;
 
@@ -53,14 +53,7 @@ impl ProviderServer {
                 (resource.type_name(), Registered { resource, schema, ty, timeouts })
             })
             .collect();
-        ProviderServer {
-            provider,
-            provider_schema,
-            provider_type,
-            resources,
-            clients: RwLock::new(None),
-            stop: CancellationToken::new(),
-        }
+        ProviderServer { provider, provider_schema, provider_type, resources, clients: RwLock::new(None), stop: CancellationToken::new() }
     }
 
     pub fn provider_schema(&self) -> &Schema {
@@ -301,7 +294,9 @@ mod tests {
 
     use super::*;
     use crate::framework::wait::{Acceptor, Waiter};
-    use crate::framework::{CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse};
+    use crate::framework::{
+        CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
+    };
 
     /// A resource whose object exists as soon as create starts and never becomes ready.
     struct NeverReady;

@@ -43,18 +43,16 @@ impl Timeouts {
     /// Validation already rejected malformed durations; any that slip through keep the default.
     pub fn resolve(&self, resource_value: &Value) -> Timeouts {
         let block = resource_value.attr(BLOCK_NAME);
-        let get = |name: &str, default: Duration| {
-            block.attr(name).as_str().and_then(|s| parse_duration(s).ok()).unwrap_or(default)
-        };
+        let get = |name: &str, default: Duration| block.attr(name).as_str().and_then(|s| parse_duration(s).ok()).unwrap_or(default);
         Timeouts { create: get("create", self.create), update: get("update", self.update), delete: get("delete", self.delete) }
     }
 }
 
 fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s % 3600 == 0 {
+    if s.is_multiple_of(3600) {
         format!("{}h", s / 3600)
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")
@@ -68,7 +66,8 @@ mod tests {
     #[test]
     fn user_values_override_defaults() {
         let defaults = Timeouts { create: Duration::from_secs(2400), update: Duration::from_secs(4800), delete: Duration::from_secs(3600) };
-        let v = Value::object([(BLOCK_NAME, Value::object([("create", Value::from("5m")), ("update", Value::Null), ("delete", Value::Null)]))]);
+        let v =
+            Value::object([(BLOCK_NAME, Value::object([("create", Value::from("5m")), ("update", Value::Null), ("delete", Value::Null)]))]);
         let t = defaults.resolve(&v);
         assert_eq!(t.create, Duration::from_secs(300));
         assert_eq!(t.update, Duration::from_secs(4800));

@@ -144,8 +144,7 @@ mod tests {
             trigger.cancel();
         });
         let started = Instant::now();
-        let got: Result<(), WaitError<()>> =
-            waiter.wait("replica", &stop, || async { Ok(Acceptor::Retry("creating".into())) }).await;
+        let got: Result<(), WaitError<()>> = waiter.wait("replica", &stop, || async { Ok(Acceptor::Retry("creating".into())) }).await;
         assert!(matches!(got, Err(WaitError::Stopped { .. })));
         assert!(started.elapsed() < Duration::from_secs(5));
     }

@@ -78,9 +78,11 @@ impl HandshakeEnv {
 /// Binds 127.0.0.1 only, inside the port range Terraform allows when it gives one.
 pub async fn bind_loopback(range: Option<(u16, u16)>) -> Result<TcpListener, HandshakeError> {
     let Some((min, max)) = range else {
-        return TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-            .await
-            .map_err(|e| HandshakeError::NoPort { min: 0, max: 0, last_error: e.to_string() });
+        return TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await.map_err(|e| HandshakeError::NoPort {
+            min: 0,
+            max: 0,
+            last_error: e.to_string(),
+        });
     };
     let mut last_error = String::from("empty range");
     for port in min..=max {
@@ -117,17 +119,15 @@ mod tests {
 
     #[test]
     fn needs_protocol_six() {
-        let err = HandshakeEnv::from_lookup(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "4,5")]))
-            .err()
-            .unwrap();
+        let err =
+            HandshakeEnv::from_lookup(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "4,5")])).err().unwrap();
         assert!(matches!(err, HandshakeError::NoCommonProtocol { .. }));
     }
 
     #[test]
     fn needs_a_client_certificate() {
-        let err = HandshakeEnv::from_lookup(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5,6")]))
-            .err()
-            .unwrap();
+        let err =
+            HandshakeEnv::from_lookup(env(&[(MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE), ("PLUGIN_PROTOCOL_VERSIONS", "5,6")])).err().unwrap();
         assert!(matches!(err, HandshakeError::NoClientCertificate));
     }
 

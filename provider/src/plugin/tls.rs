@@ -42,13 +42,9 @@ impl ServerIdentity {
         params.distinguished_name.push(rcgen::DnType::OrganizationName, "HashiCorp");
         params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
         params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::DigitalSignature,
-            rcgen::KeyUsagePurpose::KeyEncipherment,
-            rcgen::KeyUsagePurpose::KeyCertSign,
-        ];
-        params.extended_key_usages =
-            vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+        params.key_usages =
+            vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyEncipherment, rcgen::KeyUsagePurpose::KeyCertSign];
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
         let cert = params.self_signed(&key)?;
         Ok(ServerIdentity { cert_der: cert.der().to_vec(), key_der: key.pkcs8 })
     }

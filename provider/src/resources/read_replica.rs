@@ -15,8 +15,8 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 use crate::aws_error;
 use crate::framework::wait::{Acceptor, WaitError, Waiter};
 use crate::framework::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
-    Resource, Timeouts, UpdateRequest, UpdateResponse,
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
+    Timeouts, UpdateRequest, UpdateResponse,
 };
 
 pub struct ReadReplica;
@@ -341,7 +341,10 @@ impl Resource for ReadReplica {
             resp.diagnostics.warning_at(
                 AttributePath::of("promote"),
                 "Promotion is permanent",
-                format!("{} will stop replicating and become a standalone, writable instance; it restarts during promotion.", str_attr(prior, "identifier")),
+                format!(
+                    "{} will stop replicating and become a standalone, writable instance; it restarts during promotion.",
+                    str_attr(prior, "identifier")
+                ),
             );
         }
     }
@@ -417,7 +420,9 @@ impl Resource for ReadReplica {
         let target_class = str_attr(planned, "instance_class");
         if prior.attr("instance_class") != planned.attr("instance_class") {
             let now = planned.attr("apply_immediately").as_bool() != Some(false);
-            if let Err(e) = rds.modify_db_instance().db_instance_identifier(&id).db_instance_class(target_class).apply_immediately(now).send().await {
+            if let Err(e) =
+                rds.modify_db_instance().db_instance_identifier(&id).db_instance_class(target_class).apply_immediately(now).send().await
+            {
                 resp.diagnostics.error("Could not change the replica's instance class", aws_error::describe("ModifyDBInstance", &e));
                 resp.state = Self::current_state(ctx, &id, prior).await;
                 return;
@@ -439,7 +444,8 @@ impl Resource for ReadReplica {
         if old_tags != new_tags {
             let arn = str_attr(prior, "arn");
             let removed: Vec<String> = old_tags.keys().filter(|k| !new_tags.contains_key(*k)).cloned().collect();
-            let changed: BTreeMap<String, String> = new_tags.iter().filter(|(k, v)| old_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let changed: BTreeMap<String, String> =
+                new_tags.iter().filter(|(k, v)| old_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
             if !removed.is_empty() {
                 if let Err(e) = rds.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(removed)).send().await {
                     resp.diagnostics.error("Could not remove tags", aws_error::describe("RemoveTagsFromResource", &e));

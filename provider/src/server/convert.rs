@@ -1,6 +1,6 @@
 //! Conversions between the framework's values, schemas and diagnostics and tfplugin6 messages.
 
-use scaling_schema::{msgpack, json, AttributePath, Block, Diagnostic, Diagnostics, Nesting, PathStep, Schema, Severity, Type, Value};
+use scaling_schema::{json, msgpack, AttributePath, Block, Diagnostic, Diagnostics, Nesting, PathStep, Schema, Severity, Type, Value};
 
 use crate::proto::tfplugin6 as pb;
 use pb::attribute_path::step::Selector;

@@ -125,18 +125,23 @@ impl Provider for Proto6Server {
         Ok(Response::new(pb::configure_provider::Response { diagnostics: convert::diagnostics(diags) }))
     }
 
-    async fn read_resource(
-        &self,
-        request: Request<pb::read_resource::Request>,
-    ) -> Result<Response<pb::read_resource::Response>, Status> {
+    async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
             let d = ProviderServer::unknown_resource(&req.type_name);
-            return Ok(Response::new(pb::read_resource::Response { new_state: req.current_state, diagnostics: convert::diagnostics(d), private: req.private }));
+            return Ok(Response::new(pb::read_resource::Response {
+                new_state: req.current_state,
+                diagnostics: convert::diagnostics(d),
+                private: req.private,
+            }));
         };
         let mut diags = Diagnostics::new();
         let Some(state) = convert::decode(req.current_state.as_ref(), &ty, "current state", &mut diags) else {
-            return Ok(Response::new(pb::read_resource::Response { new_state: req.current_state, diagnostics: convert::diagnostics(diags), private: req.private }));
+            return Ok(Response::new(pb::read_resource::Response {
+                new_state: req.current_state,
+                diagnostics: convert::diagnostics(diags),
+                private: req.private,
+            }));
         };
         let (new_state, d) = self.inner.read_resource(&req.type_name, &state).await;
         diags.extend(d);
@@ -151,14 +156,24 @@ impl Provider for Proto6Server {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
             let d = ProviderServer::unknown_resource(&req.type_name);
-            return Ok(Response::new(pb::plan_resource_change::Response { planned_state: None, requires_replace: Vec::new(), planned_private: Vec::new(), diagnostics: convert::diagnostics(d) }));
+            return Ok(Response::new(pb::plan_resource_change::Response {
+                planned_state: None,
+                requires_replace: Vec::new(),
+                planned_private: Vec::new(),
+                diagnostics: convert::diagnostics(d),
+            }));
         };
         let mut diags = Diagnostics::new();
         let prior = convert::decode(req.prior_state.as_ref(), &ty, "prior state", &mut diags);
         let proposed = convert::decode(req.proposed_new_state.as_ref(), &ty, "proposed new state", &mut diags);
         let config = convert::decode(req.config.as_ref(), &ty, "configuration", &mut diags);
         let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) else {
-            return Ok(Response::new(pb::plan_resource_change::Response { planned_state: req.proposed_new_state, requires_replace: Vec::new(), planned_private: req.prior_private, diagnostics: convert::diagnostics(diags) }));
+            return Ok(Response::new(pb::plan_resource_change::Response {
+                planned_state: req.proposed_new_state,
+                requires_replace: Vec::new(),
+                planned_private: req.prior_private,
+                diagnostics: convert::diagnostics(diags),
+            }));
         };
         let plan = self.inner.plan_resource_change(&req.type_name, &prior, &proposed, &config).await;
         diags.extend(plan.diagnostics);
@@ -178,19 +193,31 @@ impl Provider for Proto6Server {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
             let d = ProviderServer::unknown_resource(&req.type_name);
-            return Ok(Response::new(pb::apply_resource_change::Response { new_state: req.prior_state, private: req.planned_private, diagnostics: convert::diagnostics(d) }));
+            return Ok(Response::new(pb::apply_resource_change::Response {
+                new_state: req.prior_state,
+                private: req.planned_private,
+                diagnostics: convert::diagnostics(d),
+            }));
         };
         let mut diags = Diagnostics::new();
         let prior = convert::decode(req.prior_state.as_ref(), &ty, "prior state", &mut diags);
         let planned = convert::decode(req.planned_state.as_ref(), &ty, "planned state", &mut diags);
         let config = convert::decode(req.config.as_ref(), &ty, "configuration", &mut diags);
         let (Some(prior), Some(planned), Some(config)) = (prior, planned, config) else {
-            return Ok(Response::new(pb::apply_resource_change::Response { new_state: req.prior_state, private: req.planned_private, diagnostics: convert::diagnostics(diags) }));
+            return Ok(Response::new(pb::apply_resource_change::Response {
+                new_state: req.prior_state,
+                private: req.planned_private,
+                diagnostics: convert::diagnostics(diags),
+            }));
         };
         let (new_state, d) = self.inner.apply_resource_change(&req.type_name, &prior, &planned, &config).await;
         diags.extend(d);
         let new_state = convert::encode(&new_state, &ty, &mut diags).or(req.prior_state);
-        Ok(Response::new(pb::apply_resource_change::Response { new_state, private: req.planned_private, diagnostics: convert::diagnostics(diags) }))
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state,
+            private: req.planned_private,
+            diagnostics: convert::diagnostics(diags),
+        }))
     }
 
     async fn import_resource_state(
@@ -203,7 +230,11 @@ impl Provider for Proto6Server {
         for r in imported {
             let Some(ty) = self.inner.resource_type(&r.type_name) else { continue };
             if let Some(state) = convert::encode(&r.state, ty, &mut diags) {
-                imported_resources.push(pb::import_resource_state::ImportedResource { type_name: r.type_name, state: Some(state), private: Vec::new() });
+                imported_resources.push(pb::import_resource_state::ImportedResource {
+                    type_name: r.type_name,
+                    state: Some(state),
+                    private: Vec::new(),
+                });
             }
         }
         Ok(Response::new(pb::import_resource_state::Response { imported_resources, diagnostics: convert::diagnostics(diags) }))
@@ -217,10 +248,7 @@ impl Provider for Proto6Server {
         Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: no_data_sources(&req.type_name) }))
     }
 
-    async fn stop_provider(
-        &self,
-        _: Request<pb::stop_provider::Request>,
-    ) -> Result<Response<pb::stop_provider::Response>, Status> {
+    async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
         self.inner.stop();
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }

@@ -18,8 +18,8 @@ use serde_json::Value as Json;
 
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse,
-    Resource, Timeouts, UpdateRequest, UpdateResponse,
+    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
+    Timeouts, UpdateRequest, UpdateResponse,
 };
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
 use validate::{cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, timezone_problem};
@@ -206,9 +206,7 @@ impl Resource for ScalingProfile {
             .attribute(Attribute::optional("labels", Type::map(Type::String)).describe("Labels on the autoscaler object."))
             .attribute(Attribute::optional("annotations", Type::map(Type::String)).describe("Annotations on the autoscaler object."))
             .attribute(
-                Attribute::computed("kind", Type::String)
-                    .describe("`HorizontalPodAutoscaler` or `ScaledObject`.")
-                    .use_state_for_unknown(),
+                Attribute::computed("kind", Type::String).describe("`HorizontalPodAutoscaler` or `ScaledObject`.").use_state_for_unknown(),
             )
             .attribute(
                 Attribute::computed("api_version", Type::String)
@@ -245,8 +243,17 @@ impl Resource for ScalingProfile {
                 "queue",
                 Nesting::List,
                 Block::new("Scale on queue length (KEDA redis list trigger), as the runbook's workers do.")
-                    .attribute(Attribute::optional_computed("type", Type::String).describe("Queue kind.").default(Value::from("redis")).validate(one_of(&["redis"])))
-                    .attribute(Attribute::required("address", Type::String).describe("`host:port` of the Redis server.").validate(string_check("host:port", host_port_problem)))
+                    .attribute(
+                        Attribute::optional_computed("type", Type::String)
+                            .describe("Queue kind.")
+                            .default(Value::from("redis"))
+                            .validate(one_of(&["redis"])),
+                    )
+                    .attribute(
+                        Attribute::required("address", Type::String)
+                            .describe("`host:port` of the Redis server.")
+                            .validate(string_check("host:port", host_port_problem)),
+                    )
                     .attribute(Attribute::required("list_name", Type::String).describe("Redis list holding the jobs."))
                     .attribute(
                         Attribute::optional_computed("list_length", Type::Number)
@@ -259,16 +266,32 @@ impl Resource for ScalingProfile {
                 "schedule",
                 Nesting::List,
                 Block::new("Hold at least `min_replicas` between `start` and `end` (KEDA cron trigger): event pre-scaling.")
-                    .attribute(Attribute::required("name", Type::String).describe("Name of this window.").validate(string_check("a DNS-1123 label", dns_label_problem)))
-                    .attribute(Attribute::required("start", Type::String).describe("Cron expression for the start.").validate(string_check("a five-field cron expression", cron_problem)))
-                    .attribute(Attribute::required("end", Type::String).describe("Cron expression for the end.").validate(string_check("a five-field cron expression", cron_problem)))
+                    .attribute(
+                        Attribute::required("name", Type::String)
+                            .describe("Name of this window.")
+                            .validate(string_check("a DNS-1123 label", dns_label_problem)),
+                    )
+                    .attribute(
+                        Attribute::required("start", Type::String)
+                            .describe("Cron expression for the start.")
+                            .validate(string_check("a five-field cron expression", cron_problem)),
+                    )
+                    .attribute(
+                        Attribute::required("end", Type::String)
+                            .describe("Cron expression for the end.")
+                            .validate(string_check("a five-field cron expression", cron_problem)),
+                    )
                     .attribute(
                         Attribute::optional_computed("timezone", Type::String)
                             .describe("IANA time zone of the cron expressions.")
                             .default(Value::from("Etc/UTC"))
                             .validate(string_check("an IANA time zone name", timezone_problem)),
                     )
-                    .attribute(Attribute::required("min_replicas", Type::Number).describe("Replicas to hold during the window.").validate(int_between(1, 100_000))),
+                    .attribute(
+                        Attribute::required("min_replicas", Type::Number)
+                            .describe("Replicas to hold during the window.")
+                            .validate(int_between(1, 100_000)),
+                    ),
             ))
             .block(self.default_timeouts().block()),
         }
@@ -297,7 +320,11 @@ impl Resource for ScalingProfile {
         for (i, c) in config.attr("schedule").elements().iter().enumerate() {
             if let Some(name) = c.attr("name").as_str() {
                 if !names.insert(name) {
-                    diags.error_at(AttributePath::of("schedule").index(i).attr("name"), "Duplicate schedule name", format!("{name:?} names two schedule blocks."));
+                    diags.error_at(
+                        AttributePath::of("schedule").index(i).attr("name"),
+                        "Duplicate schedule name",
+                        format!("{name:?} names two schedule blocks."),
+                    );
                 }
             }
             if let (Some(r), Some(max)) = (c.attr("min_replicas").as_i64(), max) {
@@ -430,7 +457,10 @@ impl Resource for ScalingProfile {
     fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
         let parsed = id.split_once('/').filter(|(ns, name)| dns_label_problem(ns).is_ok() && dns_subdomain_problem(name).is_ok());
         let Some((namespace, name)) = parsed else {
-            diags.error("Invalid import ID", format!("Import a scaling_profile as namespace/name (e.g. production/api-gateway), not {id:?}."));
+            diags.error(
+                "Invalid import ID",
+                format!("Import a scaling_profile as namespace/name (e.g. production/api-gateway), not {id:?}."),
+            );
             return None;
         };
         Some(Value::object([("id", Value::from(id)), ("namespace", Value::from(namespace)), ("name", Value::from(name))]))

@@ -198,9 +198,7 @@ fn string_map_json(m: &BTreeMap<String, String>) -> Json {
 }
 
 fn string_map_from_json(j: &Json) -> BTreeMap<String, String> {
-    j.as_object()
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-        .unwrap_or_default()
+    j.as_object().map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect()).unwrap_or_default()
 }
 
 impl Profile {
@@ -222,7 +220,12 @@ impl Profile {
                 .attr("queue")
                 .elements()
                 .iter()
-                .map(|q| Queue { kind: s(q, "type"), address: s(q, "address"), list_name: s(q, "list_name"), list_length: n(q, "list_length") })
+                .map(|q| Queue {
+                    kind: s(q, "type"),
+                    address: s(q, "address"),
+                    list_name: s(q, "list_name"),
+                    list_length: n(q, "list_length"),
+                })
                 .collect(),
             schedules: v
                 .attr("schedule")
@@ -256,9 +259,7 @@ impl Profile {
     /// The HPA manifest for `api_version` (`autoscaling/v2` or `autoscaling/v2beta2`, which
     /// share every field used here).
     pub fn hpa_manifest(&self, api_version: &str) -> Json {
-        let metric = |name: &str, pct: i64| {
-            json!({"type": "Resource", "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": pct}}})
-        };
+        let metric = |name: &str, pct: i64| json!({"type": "Resource", "resource": {"name": name, "target": {"type": "Utilization", "averageUtilization": pct}}});
         let mut metrics = Vec::new();
         if let Some(p) = self.cpu_utilization {
             metrics.push(metric("cpu", p));
@@ -534,7 +535,8 @@ mod tests {
         let mut worker = api_gateway();
         worker.name = "job-processor".into();
         worker.memory_utilization = None;
-        worker.queues = vec![Queue { kind: "redis".into(), address: "redis:6379".into(), list_name: "job-queue".into(), list_length: 1000 }];
+        worker.queues =
+            vec![Queue { kind: "redis".into(), address: "redis:6379".into(), list_name: "job-queue".into(), list_length: 1000 }];
         worker.schedules = vec![Schedule {
             name: "black-friday".into(),
             start: "0 6 27 11 *".into(),

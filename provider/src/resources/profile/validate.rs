@@ -105,8 +105,7 @@ pub fn host_port_problem(s: &str) -> Result<(), String> {
 /// IANA time zone names as KEDA takes them: `UTC`, `Etc/UTC`, `Europe/Berlin`.
 pub fn timezone_problem(s: &str) -> Result<(), String> {
     let ok = s == "UTC"
-        || (s.contains('/')
-            && s.split('/').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))));
+        || (s.contains('/') && s.split('/').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))));
     if ok {
         Ok(())
     } else {
@@ -134,7 +133,9 @@ mod tests {
         for ok in ["0 8 * * *", "*/15 * * * 1-5", "30 18 24 dec *", "0 0 1,15 * sun", "0 9-17/2 * * mon-fri"] {
             assert!(cron_problem(ok).is_ok(), "{ok}");
         }
-        for bad in ["0 8 * *", "60 * * * *", "0 24 * * *", "0 0 0 * *", "* * * 13 *", "0 0 * * 8", "5-1 * * * *", "*/0 * * * *", "every day"] {
+        for bad in
+            ["0 8 * *", "60 * * * *", "0 24 * * *", "0 0 0 * *", "* * * 13 *", "0 0 * * 8", "5-1 * * * *", "*/0 * * * *", "every day"]
+        {
             assert!(cron_problem(bad).is_err(), "{bad}");
         }
     }
