@@ -15,6 +15,10 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --locked --color never 2>&1 | tee "$log" || status=$?
 
+# Style and lints gate too: formatting as rustfmt.toml says, clippy without warnings.
+cargo fmt --all --check || status=1
+cargo clippy --workspace --tests --locked --color never -- -D warnings || status=1
+
 summary=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { printf "%d passed, %d failed", p, f }' "$log")
 echo
 echo "$summary"
