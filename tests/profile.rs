@@ -271,3 +271,22 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
     assert!(cluster.get(HPA.0, HPA.1, "invalid", "bad-profile").is_none());
     assert!(cluster.get(KEDA.0, KEDA.1, "invalid", "bad-profile").is_none());
 }
+
+#[test]
+fn kubernetes_only_configurations_need_no_aws_settings() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("k8s-only");
+    let ws = workspace(cluster);
+    ws.write_raw(&format!(
+        "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\
+         provider \"scaling\" {{\n  kubernetes {{\n    config_path = \"{}\"\n  }}\n}}\n\
+         resource \"scaling_profile\" \"p\" {{\n  namespace = \"k8s-only\"\n  name = \"billing-svc\"\n  min_replicas = 2\n  max_replicas = 20\n  \
+         cpu_utilization = 70\n  target {{\n    name = \"billing-svc\"\n  }}\n}}\n",
+        cluster.kubeconfig().display()
+    ));
+    ws.init();
+    ws.apply();
+    assert!(cluster.get(HPA.0, HPA.1, "k8s-only", "billing-svc").is_some());
+    assert_eq!(ws.plan().code, 0);
+    ws.destroy();
+}

@@ -297,3 +297,20 @@ fn debug_logs_reach_terraform_without_credentials() {
     assert!(!out.all().contains(scaling_testkit::SECRET_KEY), "the secret key must never be logged");
     ws.destroy();
 }
+
+#[test]
+fn a_missing_region_fails_at_plan_not_apply() {
+    let moto = Moto::shared();
+    let ws = workspace(moto);
+    ws.write_raw(&format!(
+        "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\
+         provider \"scaling\" {{\n  endpoints {{\n    rds = \"{}\"\n  }}\n}}\n{}",
+        moto.endpoint(),
+        replica("r", "noregion-replica", "noregion-production", "db.r6g.large", "")
+    ));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("No AWS region"), "{}", plan.all());
+    assert!(moto.instance(REGION, "noregion-replica").is_none());
+}

@@ -1,6 +1,7 @@
-//! API clients, built from the provider configuration when Terraform configures the provider
-//! and each SDK client only on first use, so starting the provider and answering schema
-//! requests touch no SDK at all.
+//! API clients. Configuring the provider only records settings; the AWS configuration (which
+//! may read profile files or ask instance metadata for a region) and each client are built on
+//! first use. So start-up, schema requests and configuration touch no SDK, and a workspace
+//! with only Kubernetes resources needs no AWS settings at all.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -21,6 +22,15 @@ pub struct Endpoints {
     pub cloudfront: Option<String>,
 }
 
+/// How to build the AWS configuration: region and profile as set in the provider block (else
+/// the standard chain), and the retry budget for throttling and transient errors.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub max_attempts: u32,
+}
+
 /// Where to find the cluster: a kubeconfig file and context, or kube's usual inference
 /// (KUBECONFIG, ~/.kube/config, then in-cluster service account).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,7 +48,8 @@ pub struct KubeApis {
 }
 
 pub struct Clients {
-    aws: SdkConfig,
+    aws_settings: AwsSettings,
+    aws: tokio::sync::OnceCell<Result<SdkConfig, String>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
     kube: tokio::sync::OnceCell<Result<(kube::Client, KubeApis), String>>,
@@ -47,8 +58,21 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(aws: SdkConfig, endpoints: Endpoints, kube_settings: KubeSettings) -> Clients {
-        Clients { aws, endpoints, kube_settings, kube: tokio::sync::OnceCell::new(), rds: OnceLock::new(), rds_instances: OnceLock::new() }
+    pub fn new(aws_settings: AwsSettings, endpoints: Endpoints, kube_settings: KubeSettings) -> Clients {
+        Clients {
+            aws_settings,
+            aws: tokio::sync::OnceCell::new(),
+            endpoints,
+            kube_settings,
+            kube: tokio::sync::OnceCell::new(),
+            rds: OnceLock::new(),
+            rds_instances: OnceLock::new(),
+        }
+    }
+
+    /// The AWS configuration, loaded on first use; an error says what is missing.
+    pub async fn aws(&self) -> Result<&SdkConfig, String> {
+        self.aws.get_or_init(|| load_aws(&self.aws_settings)).await.as_ref().map_err(Clone::clone)
     }
 
     /// The Kubernetes client and what the cluster serves, set up on first use.
@@ -56,26 +80,50 @@ impl Clients {
         self.kube.get_or_init(|| connect_kube(&self.kube_settings)).await.as_ref().map_err(Clone::clone)
     }
 
-    pub fn rds(&self) -> &aws_sdk_rds::Client {
-        self.rds.get_or_init(|| {
-            let mut conf = aws_sdk_rds::config::Builder::from(&self.aws);
+    pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, String> {
+        let aws = self.aws().await?;
+        Ok(self.rds.get_or_init(|| {
+            let mut conf = aws_sdk_rds::config::Builder::from(aws);
             if let Some(url) = &self.endpoints.rds {
                 conf = conf.endpoint_url(url);
             }
             aws_sdk_rds::Client::from_conf(conf.build())
-        })
+        }))
     }
 
     /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups are
     /// answered by one DescribeDBInstances call filtered on all their identifiers.
     pub async fn rds_instance(&self, id: &str) -> Result<Option<DbInstance>, String> {
+        let client = self.rds().await?;
         self.rds_instances
             .get_or_init(|| {
-                let client = self.rds().clone();
+                let client = client.clone();
                 Batcher::new(RDS_FILTER_LIMIT, Duration::from_millis(5), move |ids| describe_rds_instances(client.clone(), ids))
             })
             .get(id)
             .await
+    }
+}
+
+async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, String> {
+    use aws_config::retry::RetryConfig;
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts));
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    let aws = loader.load().await;
+    match aws.region() {
+        Some(region) => {
+            tracing::debug!(region = region.as_ref(), "AWS configuration loaded");
+            Ok(aws)
+        }
+        None => Err("No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the \
+                     selected profile."
+            .to_string()),
     }
 }
 

@@ -3,12 +3,10 @@
 //! from Terraform configuration, so they never reach state or plans.
 
 use async_trait::async_trait;
-use aws_config::retry::RetryConfig;
-use aws_config::BehaviorVersion;
 use scaling_schema::validator::{int_between, string_check};
-use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
+use scaling_schema::{Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 
-use crate::clients::{Clients, Endpoints, KubeSettings};
+use crate::clients::{AwsSettings, Clients, Endpoints, KubeSettings};
 use crate::framework::Provider;
 
 pub struct ScalingProvider;
@@ -84,34 +82,18 @@ impl Provider for ScalingProvider {
 
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
-    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Clients> {
+    async fn configure(&self, config: &Value, _diags: &mut Diagnostics) -> Option<Clients> {
         let known = |v: &Value| v.as_str().map(str::to_string);
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = known(config.attr("region")) {
-            loader = loader.region(aws_config::Region::new(region));
-        }
-        if let Some(profile) = known(config.attr("profile")) {
-            loader = loader.profile_name(profile);
-        }
         let attempts = config.attr("max_retries").as_i64().unwrap_or(DEFAULT_MAX_ATTEMPTS);
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(u32::try_from(attempts).unwrap_or(5)));
-        let aws = loader.load().await;
-        if aws.region().is_none() {
-            diags.error_at(
-                AttributePath::of("region"),
-                "No AWS region",
-                "Set region in the provider block, or AWS_REGION in the environment, or a region in the selected profile.",
-            );
-            return None;
-        }
+        let aws = AwsSettings {
+            region: known(config.attr("region")),
+            profile: known(config.attr("profile")),
+            max_attempts: u32::try_from(attempts).unwrap_or(5),
+        };
         let e = config.attr("endpoints");
         let endpoints =
             Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
-        tracing::debug!(
-            region = aws.region().map(|r| r.as_ref()).unwrap_or(""),
-            custom_rds_endpoint = endpoints.rds.is_some(),
-            "configured"
-        );
+        tracing::debug!(custom_rds_endpoint = endpoints.rds.is_some(), "configured");
         let k = config.attr("kubernetes");
         let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
         Some(Clients::new(aws, endpoints, kube))

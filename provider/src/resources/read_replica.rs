@@ -202,6 +202,7 @@ impl ReadReplica {
     async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
         ctx.clients
             .rds()
+            .await?
             .promote_read_replica()
             .db_instance_identifier(id)
             .send()
@@ -294,7 +295,14 @@ impl Resource for ReadReplica {
         }
     }
 
-    async fn modify_plan(&self, _ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+    async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        // AWS settings are needed only by AWS resources, so a missing region surfaces here, at
+        // plan time, rather than for every configuration.
+        if let Some(ctx) = ctx {
+            if let Err(e) = ctx.clients.aws().await {
+                resp.diagnostics.error("AWS is not configured", e);
+            }
+        }
         let prior = req.prior;
         if prior.is_null() {
             return;
@@ -352,9 +360,14 @@ impl Resource for ReadReplica {
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
         let planned = req.planned;
         let id = str_attr(planned, "identifier");
-        let mut call = ctx
-            .clients
-            .rds()
+        let rds = match ctx.clients.rds().await {
+            Ok(rds) => rds,
+            Err(e) => {
+                resp.diagnostics.error("AWS is not configured", e);
+                return;
+            }
+        };
+        let mut call = rds
             .create_db_instance_read_replica()
             .db_instance_identifier(id)
             .source_db_instance_identifier(str_attr(planned, "source_db_instance_identifier"))
@@ -413,7 +426,13 @@ impl Resource for ReadReplica {
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
         let (prior, planned) = (req.prior, req.planned);
         let id = str_attr(prior, "identifier").to_string();
-        let rds = ctx.clients.rds();
+        let rds = match ctx.clients.rds().await {
+            Ok(rds) => rds,
+            Err(e) => {
+                resp.diagnostics.error("AWS is not configured", e);
+                return;
+            }
+        };
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
@@ -484,15 +503,15 @@ impl Resource for ReadReplica {
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let id = str_attr(req.prior, "identifier");
-        let sent = ctx
-            .clients
-            .rds()
-            .delete_db_instance()
-            .db_instance_identifier(id)
-            .skip_final_snapshot(true)
-            .delete_automated_backups(true)
-            .send()
-            .await;
+        let rds = match ctx.clients.rds().await {
+            Ok(rds) => rds,
+            Err(e) => {
+                resp.diagnostics.error("AWS is not configured", e);
+                return;
+            }
+        };
+        let sent =
+            rds.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).delete_automated_backups(true).send().await;
         match sent {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
