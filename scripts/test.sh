@@ -13,7 +13,7 @@ scripts/install-kube.sh
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-cargo test --workspace --locked --color never 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked --no-fail-fast --color never 2>&1 | tee "$log" || status=$?
 
 # Style and lints gate too: formatting as rustfmt.toml says, clippy without warnings.
 cargo fmt --all --check || status=1

@@ -23,8 +23,8 @@ pub struct ReadReplica;
 
 const TYPE_NAME: &str = "scaling_read_replica";
 
-/// RDS DB instance identifiers: 1 to 63 letters, digits or hyphens; first a letter; no two
-/// hyphens in a row and none at the end.
+/// RDS DB instance identifiers: 1 to 63 lowercase letters, digits or hyphens; first a letter;
+/// no two hyphens in a row and none at the end.
 pub fn identifier_problem(id: &str) -> Result<(), String> {
     if id.is_empty() || id.len() > 63 {
         return Err("must be 1 to 63 characters long".into());
@@ -34,6 +34,10 @@ pub fn identifier_problem(id: &str) -> Result<(), String> {
     }
     if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
         return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
+    }
+    // RDS stores identifiers in lowercase; a mixed-case one would never be found again.
+    if id.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("must be lowercase (RDS stores identifiers in lowercase)".into());
     }
     if id.contains("--") {
         return Err("must not contain two consecutive hyphens".into());
@@ -199,6 +203,15 @@ impl ReadReplica {
         }
     }
 
+    /// After a failed create the replica may not be listed yet; what the create call returned
+    /// still says it exists, so it stays in state (tainted) rather than being orphaned.
+    async fn state_after_failed_create(ctx: &Context, id: &str, created: &Value) -> Value {
+        match Self::current_state(ctx, id, created).await {
+            Value::Null => created.clone(),
+            now => now,
+        }
+    }
+
     async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
         ctx.clients
             .rds()
@@ -248,7 +261,7 @@ impl Resource for ReadReplica {
             .attribute(
                 Attribute::required("identifier", Type::String)
                     .describe("DB instance identifier of the replica.")
-                    .validate(string_check("1 to 63 letters, digits or hyphens, starting with a letter, without a trailing or double hyphen", identifier_problem))
+                    .validate(string_check("1 to 63 lowercase letters, digits or hyphens, starting with a letter, without a trailing or double hyphen", identifier_problem))
                     .requires_replace(),
             )
             .attribute(
@@ -318,6 +331,11 @@ impl Resource for ReadReplica {
                     str_attr(prior, "identifier")
                 ),
             );
+        }
+        if prior.attr("promote").as_bool() == Some(true) && prior.attr("source_db_instance_identifier").is_null() {
+            // An imported standalone (promoted) instance: RDS no longer knows its source, so the
+            // configured one is taken as it is rather than forcing a replacement.
+            resp.requires_replace.retain(|p| *p != AttributePath::of("source_db_instance_identifier"));
         }
         let (old_class, new_class) = (prior.attr("instance_class"), planned.attr("instance_class"));
         if new_class.is_known() && old_class != new_class && resp.requires_replace.is_empty() {
@@ -393,7 +411,7 @@ impl Resource for ReadReplica {
             Ok(i) => i,
             Err(e) => {
                 resp.diagnostics.error("The read replica did not become available", e.to_string());
-                resp.state = Self::current_state(ctx, id, &resp.state).await;
+                resp.state = Self::state_after_failed_create(ctx, id, &resp.state).await;
                 return;
             }
         };
@@ -403,7 +421,7 @@ impl Resource for ReadReplica {
                 Ok(i) => instance = i,
                 Err(e) => {
                     resp.diagnostics.error("The replica was created but could not be promoted", e);
-                    resp.state = Self::current_state(ctx, id, &resp.state).await;
+                    resp.state = Self::state_after_failed_create(ctx, id, &resp.state).await;
                     return;
                 }
             }
@@ -546,7 +564,7 @@ mod tests {
         for ok in ["skillancer-replica-2", "a", "db1", &"a".repeat(63)] {
             assert!(identifier_problem(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "1db", "-db", "db-", "db--x", "db_x", "db.x", &"a".repeat(64)] {
+        for bad in ["", "1db", "-db", "db-", "db--x", "db_x", "db.x", "Replica-2", &"a".repeat(64)] {
             assert!(identifier_problem(bad).is_err(), "{bad}");
         }
     }

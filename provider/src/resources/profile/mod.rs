@@ -90,6 +90,17 @@ impl ScalingProfile {
             .ok_or_else(|| "the cluster serves neither autoscaling/v2 nor autoscaling/v2beta2".to_string())
     }
 
+    /// The version to reach an existing object through. One HPA is served under every
+    /// autoscaling version, and clusters stop serving old ones (v2beta2 went in 1.26), so HPAs
+    /// are always read and deleted through the version served now.
+    async fn current_api_version(ctx: &Context, kind: &str, stored: &str) -> Result<String, String> {
+        if kind == HPA_KIND {
+            Self::api_version_for(ctx, false).await
+        } else {
+            Ok(stored.to_string())
+        }
+    }
+
     async fn get(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
         let (client, _) = ctx.clients.kube().await?;
         match Self::api(client, namespace, kind, api_version).get_opt(name).await {
@@ -341,7 +352,18 @@ impl Resource for ScalingProfile {
 
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let blocks_known = resp.planned.attr("queue").is_known() && resp.planned.attr("schedule").is_known();
-        if blocks_known {
+        if !blocks_known {
+            // Which kind it will be is decided at apply, so nothing kind-dependent is known yet,
+            // and an existing object may have to be replaced: plan for that rather than change
+            // the action between plan and apply.
+            for attr in ["kind", "api_version", "uid"] {
+                resp.planned.set_attr(attr, Value::Unknown);
+            }
+            if !req.prior.is_null() {
+                resp.requires_replace.push(AttributePath::of("queue"));
+                resp.requires_replace.push(AttributePath::of("schedule"));
+            }
+        } else {
             let keda = wants_keda(&resp.planned);
             let keda_block = if resp.planned.attr("queue").elements().is_empty() { "schedule" } else { "queue" };
             let kind = if keda { KEDA_KIND } else { HPA_KIND };
@@ -413,9 +435,12 @@ impl Resource for ScalingProfile {
         let state = req.state;
         let (namespace, name) = (str_attr(state, "namespace"), str_attr(state, "name"));
         let found = match (state.attr("kind").as_str(), state.attr("api_version").as_str()) {
-            (Some(kind), Some(api_version)) => {
-                Self::get(ctx, namespace, name, kind, api_version).await.map(|o| o.map(|o| (o, kind.to_string(), api_version.to_string())))
-            }
+            (Some(kind), Some(stored)) => match Self::current_api_version(ctx, kind, stored).await {
+                Ok(api_version) => {
+                    Self::get(ctx, namespace, name, kind, &api_version).await.map(|o| o.map(|o| (o, kind.to_string(), api_version)))
+                }
+                Err(e) => Err(e),
+            },
             _ => Self::find(ctx, namespace, name).await,
         };
         match found {
@@ -448,8 +473,12 @@ impl Resource for ScalingProfile {
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let p = req.prior;
         let (namespace, name) = (str_attr(p, "namespace"), str_attr(p, "name"));
-        let (kind, api_version) = (str_attr(p, "kind"), str_attr(p, "api_version"));
-        if let Err(e) = Self::remove(ctx, namespace, name, kind, api_version, req.timeout).await {
+        let kind = str_attr(p, "kind");
+        let removed = match Self::current_api_version(ctx, kind, str_attr(p, "api_version")).await {
+            Ok(api_version) => Self::remove(ctx, namespace, name, kind, &api_version, req.timeout).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = removed {
             resp.diagnostics.error("Could not delete the autoscaler", e);
         }
     }
