@@ -226,6 +226,17 @@ impl ReadReplica {
     }
 }
 
+/// The RDS client, or an error diagnostic saying why there is none (no region, for one).
+async fn rds_client<'a>(ctx: &'a Context, diags: &mut Diagnostics) -> Option<&'a aws_sdk_rds::Client> {
+    match ctx.clients.rds().await {
+        Ok(rds) => Some(rds),
+        Err(e) => {
+            diags.error("AWS is not configured", e);
+            None
+        }
+    }
+}
+
 fn tags_of(v: &Value) -> BTreeMap<String, String> {
     v.attr("tags").string_map()
 }
@@ -378,13 +389,7 @@ impl Resource for ReadReplica {
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
         let planned = req.planned;
         let id = str_attr(planned, "identifier");
-        let rds = match ctx.clients.rds().await {
-            Ok(rds) => rds,
-            Err(e) => {
-                resp.diagnostics.error("AWS is not configured", e);
-                return;
-            }
-        };
+        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let mut call = rds
             .create_db_instance_read_replica()
             .db_instance_identifier(id)
@@ -444,13 +449,7 @@ impl Resource for ReadReplica {
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
         let (prior, planned) = (req.prior, req.planned);
         let id = str_attr(prior, "identifier").to_string();
-        let rds = match ctx.clients.rds().await {
-            Ok(rds) => rds,
-            Err(e) => {
-                resp.diagnostics.error("AWS is not configured", e);
-                return;
-            }
-        };
+        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
@@ -521,13 +520,7 @@ impl Resource for ReadReplica {
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let id = str_attr(req.prior, "identifier");
-        let rds = match ctx.clients.rds().await {
-            Ok(rds) => rds,
-            Err(e) => {
-                resp.diagnostics.error("AWS is not configured", e);
-                return;
-            }
-        };
+        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let sent =
             rds.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).delete_automated_backups(true).send().await;
         match sent {
