@@ -48,6 +48,7 @@ impl<S: Subscriber> Layer<S> for HclogJson {
         let meta = event.metadata();
         let mut line = serde_json::Map::new();
         line.insert("@level".into(), meta.level().as_str().to_ascii_lowercase().into());
+        line.insert("@timestamp".into(), hclog_timestamp(jiff::Timestamp::now()).into());
         line.insert("@message".into(), fields.message.into());
         line.insert("@module".into(), format!("scaling.{}", meta.target().trim_start_matches(OUR_TARGET).trim_start_matches("::")).into());
         for (k, v) in fields.rest {
@@ -58,6 +59,13 @@ impl<S: Subscriber> Layer<S> for HclogJson {
         // A closed stderr must not take the provider down.
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
+}
+
+/// hclog's JSON time format, `2006-01-02T15:04:05.000000Z07:00`: go-plugin parses `@timestamp`
+/// with exactly that layout (six fractional digits) and drops a line it cannot parse, while a
+/// line without one shows the zero time.
+fn hclog_timestamp(at: jiff::Timestamp) -> String {
+    format!("{at:.6}")
 }
 
 #[derive(Default)]
@@ -91,5 +99,17 @@ impl Visit for JsonFields {
         } else {
             self.rest.push((field.name().to_string(), text.into()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_use_hclogs_layout() {
+        let at: jiff::Timestamp = "2026-11-30T08:05:09.5Z".parse().unwrap();
+        assert_eq!(hclog_timestamp(at), "2026-11-30T08:05:09.500000Z");
+        assert_eq!(hclog_timestamp(jiff::Timestamp::UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
     }
 }
