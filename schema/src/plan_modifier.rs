@@ -23,6 +23,10 @@ pub struct AttributePlan {
 
 pub trait PlanModifier: Send + Sync {
     fn description(&self) -> String;
+    /// Whether this modifier may force a new resource, so the documentation can say so.
+    fn may_replace(&self) -> bool {
+        false
+    }
     fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, diags: &mut Diagnostics);
 }
 
@@ -36,6 +40,9 @@ pub fn requires_replace() -> Arc<dyn PlanModifier> {
 impl PlanModifier for RequiresReplace {
     fn description(&self) -> String {
         "changing this forces a new resource".into()
+    }
+    fn may_replace(&self) -> bool {
+        true
     }
     fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
         if req.resource_exists && plan.value != *req.prior {
@@ -60,5 +67,23 @@ impl PlanModifier for UseStateForUnknown {
         if req.resource_exists && plan.value.is_unknown() && !req.prior.is_null() && !req.config.is_unknown() {
             plan.value = req.prior.clone();
         }
+    }
+}
+
+/// A computed value the provider knows before apply because apply always sets it so (say, an
+/// empty list of things apply removes). Planning it, rather than "known after apply", lets the
+/// plan show the change.
+pub struct PlannedValue(pub Value);
+
+pub fn planned_value(value: Value) -> Arc<dyn PlanModifier> {
+    Arc::new(PlannedValue(value))
+}
+
+impl PlanModifier for PlannedValue {
+    fn description(&self) -> String {
+        "apply always makes it this value".into()
+    }
+    fn modify(&self, _: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
+        plan.value = self.0.clone();
     }
 }

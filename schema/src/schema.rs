@@ -133,7 +133,7 @@ impl Attribute {
         if let Some(d) = &self.default {
             text.push_str(&format!(" Defaults to `{}`.", display_value(d)));
         }
-        if self.plan_modifiers.iter().any(|m| m.description().contains("forces")) {
+        if self.plan_modifiers.iter().any(|m| m.may_replace()) {
             text.push_str(" Changing it forces a new resource.");
         }
         text.trim().to_string()
@@ -145,6 +145,8 @@ fn display_value(v: &Value) -> String {
         Value::String(s) => format!("{s:?}"),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
+        Value::Map(m) | Value::Object(m) if m.is_empty() => "{}".into(),
+        Value::List(v) | Value::Set(v) if v.is_empty() => "[]".into(),
         _ => "…".into(),
     }
 }
@@ -248,6 +250,21 @@ mod tests {
         block.validate(&config, &AttributePath::root(), &mut d);
         let errors: Vec<_> = d.iter().map(|d| d.attribute.as_ref().unwrap().to_string()).collect();
         assert_eq!(errors, vec!["policy[1].value"]);
+    }
+
+    #[test]
+    fn replacement_is_documented_by_what_a_modifier_does_not_by_its_words() {
+        struct Wordy;
+        impl PlanModifier for Wordy {
+            fn description(&self) -> String {
+                "never forces anything".into()
+            }
+            fn modify(&self, _: &plan_modifier::AttributePlanRequest<'_>, _: &mut plan_modifier::AttributePlan, _: &mut Diagnostics) {}
+        }
+        let wordy = Attribute::optional("a", Type::String).plan_modifier(Arc::new(Wordy));
+        assert!(!wordy.full_description().contains("forces a new resource"), "{}", wordy.full_description());
+        let replacing = Attribute::optional("a", Type::String).requires_replace();
+        assert!(replacing.full_description().ends_with("Changing it forces a new resource."), "{}", replacing.full_description());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use scaling_schema::{AttributePath, Diagnostics, Schema, Type, Value};
 use tokio_util::sync::CancellationToken;
 
-use super::plan::{plan_change, reconcile_with_plan, strip_unknowns};
+use super::plan::{fill_defaults, plan_change, reconcile_with_plan, strip_unknowns};
 use super::{
     Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
     Resource, Timeouts, UpdateRequest, UpdateResponse,
@@ -20,12 +20,22 @@ struct Registered {
     timeouts: Timeouts,
 }
 
+/// What `ConfigureProvider` left behind.
+enum Configuration {
+    NotYet,
+    /// Some settings come from resources not created yet (Terraform sends them unknown during
+    /// plan): no API may be reached, since the fallbacks (AWS_REGION, the current kube context)
+    /// could name another region or cluster.
+    Unknown,
+    Ready(Arc<Clients>),
+}
+
 pub struct ProviderServer {
     provider: Box<dyn Provider>,
     provider_schema: Schema,
     provider_type: Type,
     resources: BTreeMap<&'static str, Registered>,
-    clients: RwLock<Option<Arc<Clients>>>,
+    configuration: RwLock<Configuration>,
     stop: CancellationToken,
 }
 
@@ -53,7 +63,14 @@ impl ProviderServer {
                 (resource.type_name(), Registered { resource, schema, ty, timeouts })
             })
             .collect();
-        ProviderServer { provider, provider_schema, provider_type, resources, clients: RwLock::new(None), stop: CancellationToken::new() }
+        ProviderServer {
+            provider,
+            provider_schema,
+            provider_type,
+            resources,
+            configuration: RwLock::new(Configuration::NotYet),
+            stop: CancellationToken::new(),
+        }
     }
 
     pub fn provider_schema(&self) -> &Schema {
@@ -84,7 +101,19 @@ impl ProviderServer {
     }
 
     fn context(&self) -> Result<Context, Diagnostics> {
-        let clients = self.clients.read().ok().and_then(|c| c.clone());
+        let clients = match self.configuration.read().as_deref() {
+            Ok(Configuration::Ready(clients)) => Some(clients.clone()),
+            Ok(Configuration::Unknown) => {
+                let mut d = Diagnostics::new();
+                d.error(
+                    "Provider configuration not known yet",
+                    "Some settings of the scaling provider come from values known only after apply, so no API can be \
+                     reached yet. Apply the resources they come from first (terraform apply -target=...).",
+                );
+                return Err(d);
+            }
+            _ => None,
+        };
         match clients {
             Some(clients) => Ok(Context { clients, stop: self.stop.clone() }),
             None => {
@@ -111,10 +140,17 @@ impl ProviderServer {
         if diags.has_errors() {
             return diags;
         }
-        if let Some(clients) = self.provider.configure(config, &mut diags).await {
-            if let Ok(mut slot) = self.clients.write() {
-                *slot = Some(Arc::new(clients));
+        let configuration = if !config.is_wholly_known() {
+            tracing::debug!("provider settings are not known yet; reads keep the prior state until they are");
+            Configuration::Unknown
+        } else {
+            match self.provider.configure(config, &mut diags).await {
+                Some(clients) => Configuration::Ready(Arc::new(clients)),
+                None => Configuration::NotYet,
             }
+        };
+        if let Ok(mut slot) = self.configuration.write() {
+            *slot = configuration;
         }
         diags
     }
@@ -164,6 +200,11 @@ impl ProviderServer {
             Ok(r) => r,
             Err(d) => return (state.clone(), d),
         };
+        if matches!(self.configuration.read().as_deref(), Ok(Configuration::Unknown)) {
+            // As terraform-plugin-framework does: without knowing which region or cluster to
+            // ask, the prior state is the best answer, and the plan proceeds on it.
+            return (state.clone(), Diagnostics::new());
+        }
         let ctx = match self.context() {
             Ok(c) => c,
             Err(d) => return (state.clone(), d),
@@ -176,7 +217,7 @@ impl ProviderServer {
         }
         let mut new_state = strip_unknowns(&resp.state);
         if !new_state.is_null() {
-            fill_defaults(&r.schema, &mut new_state);
+            fill_defaults(&r.schema.block, &mut new_state);
         }
         (new_state, resp.diagnostics)
     }
@@ -259,18 +300,6 @@ impl ProviderServer {
     }
 }
 
-/// Optional attributes with defaults read back as their default when the API has no notion of
-/// them (after import, for one), so an unchanged configuration plans no change.
-fn fill_defaults(schema: &Schema, state: &mut Value) {
-    for a in &schema.block.attributes {
-        if let Some(d) = &a.default {
-            if state.attr(&a.name).is_null() {
-                state.set_attr(&a.name, d.clone());
-            }
-        }
-    }
-}
-
 /// Gives an object every attribute of its type, null where absent.
 fn complete_object(ty: &Type, value: Value) -> Value {
     match (ty, value) {
@@ -328,6 +357,7 @@ mod tests {
         }
         async fn read(&self, _: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
             resp.state = req.state.clone();
+            resp.state.set_attr("id", Value::from("refreshed"));
         }
         async fn update(&self, _: &Context, _: UpdateRequest<'_>, _: &mut UpdateResponse) {}
         async fn delete(&self, _: &Context, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
@@ -352,6 +382,25 @@ mod tests {
         assert_eq!(state.attr("id").as_str(), Some("made-1"), "the object that exists must be in the returned state");
         let detail = diags.iter().map(|d| d.detail.clone()).collect::<Vec<_>>().join("\n");
         assert!(diags.has_errors() && detail.contains("stopped by Terraform"), "{detail}");
+    }
+
+    #[tokio::test]
+    async fn unknown_provider_settings_keep_the_prior_state_and_reach_no_api() {
+        let server = ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]);
+        let configured = server.configure_provider(&Value::object([("region", Value::Unknown)])).await;
+        assert!(!configured.has_errors(), "{configured:?}");
+        let state = Value::object([("id", Value::from("made-1")), ("name", Value::from("x"))]);
+        let (read, diags) = server.read_resource("test_never_ready", &state).await;
+        assert_eq!(read, state, "the resource must not be asked while the provider settings are unknown");
+        assert_eq!(diags.iter().count(), 0, "{diags:?}");
+        let (_, diags) = server.apply_resource_change("test_never_ready", &Value::Null, &state, &state).await;
+        assert!(diags.iter().any(|d| d.summary == "Provider configuration not known yet"), "{diags:?}");
+
+        // Once Terraform configures it with known values, reads reach the resource again.
+        let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
+        assert!(!configured.has_errors(), "{configured:?}");
+        let (read, _) = server.read_resource("test_never_ready", &state).await;
+        assert_eq!(read.attr("id").as_str(), Some("refreshed"));
     }
 
     #[tokio::test]
