@@ -295,6 +295,12 @@ fn debug_logs_reach_terraform_without_credentials() {
     assert!(out.stderr.contains("provider.terraform-provider-scaling"), "provider logs must reach TF_LOG");
     assert!(out.stderr.contains("configured"), "our own debug events must be visible under TF_LOG=trace");
     assert!(!out.all().contains(scaling_testkit::SECRET_KEY), "the secret key must never be logged");
+    let ours: Vec<&str> = out.stderr.lines().filter(|l| l.contains("provider.terraform-provider-scaling: configured")).collect();
+    assert!(!ours.is_empty(), "{}", out.stderr);
+    for line in ours {
+        // go-plugin reads @timestamp; without it every line shows the zero time.
+        assert!(line.contains("timestamp=20") && !line.contains("timestamp=0001-"), "our lines carry their real time: {line}");
+    }
     ws.destroy();
 }
 
@@ -313,4 +319,186 @@ fn a_missing_region_fails_at_plan_not_apply() {
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("No AWS region"), "{}", plan.all());
     assert!(moto.instance(REGION, "noregion-replica").is_none());
+}
+
+#[test]
+fn timeouts_block_added_changed_removed_readded_and_destroyed_after_removal() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "to-production");
+    let ws = workspace(moto);
+    let with = |timeouts: &str| replica("r", "to-replica", "to-production", "db.r6g.large", timeouts);
+    ws.write(&with(""));
+    ws.init();
+    ws.apply();
+    assert_eq!(ws.plan().code, 0);
+
+    // Each edit plans (exit 2, never "invalid plan"), applies, and then plans clean.
+    let steps = [
+        ("added", "  timeouts {\n    create = \"30m\"\n  }\n"),
+        ("changed", "  timeouts {\n    create = \"45m\"\n    delete = \"10m\"\n  }\n"),
+        ("removed", ""),
+        ("added empty", "  timeouts {}\n"),
+        ("empty removed", ""),
+        ("re-added", "  timeouts {\n    delete = \"5m\"\n  }\n"),
+    ];
+    for (step, timeouts) in steps {
+        ws.write(&with(timeouts));
+        let plan = ws.plan();
+        assert_eq!(plan.code, 2, "{step}: the edit must plan as an update:\n{}", plan.all());
+        assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{step}:\n{}", plan.stdout);
+        ws.apply();
+        let clean = ws.plan();
+        assert_eq!(clean.code, 0, "{step}: plan after apply must be clean:\n{}", clean.all());
+        let values = &ws.state_json()["values"]["root_module"]["resources"][0]["values"];
+        if timeouts.is_empty() {
+            assert!(values["timeouts"].is_null(), "{step}: state must hold no timeouts: {values}");
+        } else {
+            assert!(values["timeouts"].is_object(), "{step}: state must hold the timeouts: {values}");
+        }
+    }
+    assert!(moto.instance(REGION, "to-replica").is_some(), "editing timeouts never touches the replica");
+
+    // A plain destroy right after the block was removed from the configuration.
+    ws.write(&with(""));
+    ws.destroy();
+    assert!(moto.instance(REGION, "to-replica").is_none());
+}
+
+#[test]
+fn tag_edits_plan_only_the_tags_and_empty_tags_equal_none() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "tg-production");
+    let ws = workspace(moto);
+    let with = |tags: &str| replica("r", "tg-replica", "tg-production", "db.r6g.large", tags);
+    ws.write(&with("  tags = { team = \"infra\" }\n"));
+    ws.init();
+    ws.apply();
+
+    ws.write(&with("  tags = { team = \"data\" }\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains(r#"~ "team" = "infra" -> "data""#), "{}", plan.stdout);
+    // Tags do not move the instance through other statuses: nothing else is unknown.
+    assert!(!plan.stdout.contains("known after apply"), "a tag edit must not make other values unknown:\n{}", plan.stdout);
+    ws.apply();
+    assert_eq!(ws.plan().code, 0);
+
+    ws.write(&with("  tags = {}\n"));
+    assert_eq!(ws.plan().code, 2, "removing the last tag is a change");
+    ws.apply();
+    for (step, tags) in [("tags line removed", ""), ("empty tags again", "  tags = {}\n")] {
+        ws.write(&with(tags));
+        let plan = ws.plan();
+        assert_eq!(plan.code, 0, "{step}: no tags and empty tags are the same:\n{}", plan.all());
+    }
+    ws.destroy();
+}
+
+#[test]
+fn the_source_respelled_as_its_arn_is_not_a_replacement() {
+    let moto = Moto::shared();
+    let source_arn = moto.create_source(REGION, "rs-production");
+    let elsewhere_arn = moto.create_source("us-west-2", "rs-production");
+    let ws = workspace(moto);
+    ws.write(&replica("r", "rs-replica", "rs-production", "db.r6g.large", ""));
+    ws.init();
+    ws.apply();
+
+    let respelled = replica("r", "rs-replica", &source_arn, "db.r6g.large", "");
+    ws.write(&respelled);
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "the same source is no replacement:\n{}", plan.all());
+    let applied = ws.apply();
+    assert!(!applied.stdout.contains("Destroying"), "{}", applied.stdout);
+    assert_eq!(ws.plan().code, 0);
+
+    // After an import the state holds the identifier RDS reports; the ARN in the configuration
+    // still names the same instance.
+    std::fs::remove_file(ws.state_file()).unwrap();
+    ws.ok(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "rs-replica"]);
+    let plan = ws.plan();
+    assert!(!plan.stdout.contains("must be replaced"), "{}", plan.all());
+    ws.apply();
+
+    // A same-named instance in another region is another source: that replaces.
+    ws.write(&replica("r", "rs-replica", &elsewhere_arn, "db.r6g.large", ""));
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("must be replaced"), "{}", plan.all());
+    ws.write(&respelled);
+    ws.destroy();
+    assert!(moto.instance(REGION, "rs-replica").is_none());
+}
+
+#[test]
+fn provider_settings_known_only_after_apply_keep_existing_replicas_in_state() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "uk-production");
+    let ws = workspace(moto);
+    let kept = replica("r", "uk-replica", "uk-production", "db.r6g.large", "");
+    ws.write(&kept);
+    ws.init();
+    ws.apply();
+
+    // The default provider's region now comes from a replica created through another
+    // (aliased) provider: unknown until that replica exists, as module users often write it.
+    ws.write_raw(&format!(
+        "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\
+         provider \"scaling\" {{\n  alias  = \"bootstrap\"\n  region = \"{REGION}\"\n  endpoints {{\n    rds = \"{endpoint}\"\n  }}\n}}\n\
+         resource \"scaling_read_replica\" \"seed\" {{\n  provider = scaling.bootstrap\n  identifier = \"uk-seed\"\n  \
+         source_db_instance_identifier = \"uk-production\"\n  instance_class = \"db.r6g.large\"\n}}\n\
+         provider \"scaling\" {{\n  region = split(\":\", scaling_read_replica.seed.arn)[3]\n  endpoints {{\n    rds = \"{endpoint}\"\n  }}\n}}\n{kept}",
+        endpoint = moto.endpoint(),
+    ));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "the plan must go ahead on the prior state:\n{}", plan.all());
+    assert!(plan.stdout.contains("Plan: 1 to add, 0 to change, 0 to destroy"), "{}", plan.stdout);
+    assert!(!plan.stdout.contains("scaling_read_replica.r will be created"), "the existing replica must stay in state:\n{}", plan.stdout);
+    ws.apply();
+    let clean = ws.plan();
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    ws.destroy();
+    assert!(moto.instance(REGION, "uk-replica").is_none() && moto.instance(REGION, "uk-seed").is_none());
+}
+
+#[test]
+fn importing_a_primary_is_refused_unless_declared_promoted() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "ip-production");
+    moto.rds(REGION, |c| async move {
+        c.create_db_instance_read_replica()
+            .db_instance_identifier("ip-replica")
+            .source_db_instance_identifier("ip-production")
+            .db_instance_class("db.r6g.large")
+            .send()
+            .await
+            .expect("replica");
+    });
+    let ws = workspace(moto);
+    ws.write(&format!(
+        "{}{}",
+        replica("primary", "ip-production", "ip-elsewhere", "db.r6g.large", "  promote = true\n"),
+        replica("r", "ip-replica", "ip-production", "db.r6g.large", "")
+    ));
+    ws.init();
+
+    let out = ws.tf(&["import", "-no-color", "-input=false", "scaling_read_replica.primary", "ip-production"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.flat().contains("Not a read replica") && out.flat().contains("ip-production:promoted"), "{}", out.all());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty(), "nothing may be imported");
+
+    let out = ws.tf(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "ip-replica:promoted"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(out.flat().contains("still replicates from ip-production"), "{}", out.all());
+
+    // Stated as promoted, the standalone instance is imported as such.
+    ws.ok(&["import", "-no-color", "-input=false", "scaling_read_replica.primary", "ip-production:promoted"]);
+    ws.ok(&["import", "-no-color", "-input=false", "scaling_read_replica.r", "ip-replica"]);
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_read_replica.primary"]);
+    assert!(state.flat().contains("promote = true"), "{}", state.stdout);
+    // Leave the primary out of the destroy below.
+    ws.ok(&["state", "rm", "-no-color", "scaling_read_replica.primary"]);
+    ws.write(&replica("r", "ip-replica", "ip-production", "db.r6g.large", ""));
+    ws.destroy();
+    assert!(moto.instance(REGION, "ip-production").is_some());
 }

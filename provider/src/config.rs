@@ -11,7 +11,8 @@ use crate::framework::Provider;
 
 pub struct ScalingProvider;
 
-const DEFAULT_MAX_ATTEMPTS: i64 = 5;
+/// Retries after the first attempt, as terraform-provider-aws counts them: 0 means one attempt.
+const DEFAULT_MAX_RETRIES: i64 = 4;
 
 fn endpoint(name: &str, service: &str) -> Attribute {
     Attribute::optional(name, Type::String)
@@ -57,8 +58,11 @@ impl Provider for ScalingProvider {
                 .attribute(Attribute::optional("profile", Type::String).describe("Named profile from the shared AWS config and credentials files."))
                 .attribute(
                     Attribute::optional("max_retries", Type::Number)
-                        .describe(&format!("Attempts per AWS request on throttling and transient errors (default {DEFAULT_MAX_ATTEMPTS})."))
-                        .validate(int_between(1, 25)),
+                        .describe(&format!(
+                            "How many times an AWS request is retried on throttling and transient errors, after the first attempt \
+                             (default {DEFAULT_MAX_RETRIES}; 0 never retries)."
+                        ))
+                        .validate(int_between(0, 24)),
                 )
                 .block(
                     NestedBlock::new(
@@ -84,12 +88,7 @@ impl Provider for ScalingProvider {
 
     async fn configure(&self, config: &Value, _diags: &mut Diagnostics) -> Option<Clients> {
         let known = |v: &Value| v.as_str().map(str::to_string);
-        let attempts = config.attr("max_retries").as_i64().unwrap_or(DEFAULT_MAX_ATTEMPTS);
-        let aws = AwsSettings {
-            region: known(config.attr("region")),
-            profile: known(config.attr("profile")),
-            max_attempts: u32::try_from(attempts).unwrap_or(5),
-        };
+        let aws = aws_settings(config);
         let e = config.attr("endpoints");
         let endpoints =
             Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
@@ -97,6 +96,15 @@ impl Provider for ScalingProvider {
         let k = config.attr("kubernetes");
         let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
         Some(Clients::new(aws, endpoints, kube))
+    }
+}
+
+fn aws_settings(config: &Value) -> AwsSettings {
+    let retries = config.attr("max_retries").as_i64().unwrap_or(DEFAULT_MAX_RETRIES);
+    AwsSettings {
+        region: config.attr("region").as_str().map(str::to_string),
+        profile: config.attr("profile").as_str().map(str::to_string),
+        max_attempts: u32::try_from(retries + 1).unwrap_or(1),
     }
 }
 
@@ -112,6 +120,14 @@ mod tests {
         for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "", "us-east-one"] {
             assert!(region_problem(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn max_retries_counts_retries_not_attempts() {
+        let attempts = |v: Value| aws_settings(&Value::object([("max_retries", v)])).max_attempts;
+        assert_eq!(attempts(Value::int(0)), 1, "0 retries is one attempt");
+        assert_eq!(attempts(Value::int(3)), 4);
+        assert_eq!(attempts(Value::Null), 5, "the default retries 4 times");
     }
 
     #[test]

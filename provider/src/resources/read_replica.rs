@@ -2,7 +2,9 @@
 //! Replicas)"), created from a source instance, resized and re-tagged in place, optionally
 //! promoted to a standalone instance, deleted without a final snapshot.
 //!
-//! Import ID: the replica's DB instance identifier, e.g. `skillancer-replica-2`.
+//! Import ID: the replica's DB instance identifier, e.g. `skillancer-replica-2`; for a replica
+//! already promoted to a standalone instance, `skillancer-replica-2:promoted` (an instance with
+//! no source is refused otherwise: destroying the resource would delete a primary).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -64,6 +66,22 @@ pub fn source_problem(source: &str) -> Result<(), String> {
         return Err(format!("{shape} (the account ID must be 12 digits)"));
     }
     identifier_problem(parts[6]).map_err(|why| format!("names instance {:?}, which {why}", parts[6]))
+}
+
+/// Whether two spellings of a source name one instance: equal, or an identifier and the ARN of
+/// that identifier in the replica's own partition, region and account (read from the
+/// replica's ARN). A same-named instance in another region is another instance.
+fn same_source(a: &str, b: &str, replica_arn: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (arn, identifier) = match (a.starts_with("arn:"), b.starts_with("arn:")) {
+        (true, false) => (a, b),
+        (false, true) => (b, a),
+        _ => return false,
+    };
+    let (source, replica): (Vec<&str>, Vec<&str>) = (arn.split(':').collect(), replica_arn.split(':').collect());
+    source.len() == 7 && replica.len() == 7 && source[..5] == replica[..5] && source[5] == "db" && source[6] == identifier
 }
 
 /// `db.<family>.<size>`, e.g. `db.r6g.xlarge`, `db.t4g.micro`, `db.m5d.24xlarge`.
@@ -156,9 +174,10 @@ impl ReadReplica {
         let id = instance.db_instance_identifier().unwrap_or_default();
         let reported_source = instance.read_replica_source_db_instance_identifier();
         let prior_source = prior.attr("source_db_instance_identifier");
+        let arn = instance.db_instance_arn().unwrap_or_default();
         let source = match (reported_source, prior_source.as_str()) {
             // Same instance written two ways (identifier vs ARN): keep the user's spelling.
-            (Some(r), Some(p)) if r == p || p.rsplit(':').next() == Some(r) || r.rsplit(':').next() == Some(p) => prior_source.clone(),
+            (Some(r), Some(p)) if same_source(r, p, arn) => prior_source.clone(),
             (Some(r), _) => Value::from(r),
             // Promoted: RDS forgets the source; the state remembers where it came from.
             (None, _) => prior_source.clone(),
@@ -169,7 +188,6 @@ impl ReadReplica {
         let class = pending_class.or(instance.db_instance_class());
         let tags: BTreeMap<String, String> =
             instance.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect();
-        let tags = if tags.is_empty() && prior.attr("tags").is_null() { Value::Null } else { Value::from_string_map(&tags) };
         let endpoint = instance.endpoint();
         Value::object([
             ("id", Value::from(id)),
@@ -181,7 +199,7 @@ impl ReadReplica {
             // Promotion is one-way: once promoted in state it stays so, and an instance with no
             // source was promoted, whoever did it.
             ("promote", Value::Bool(prior.attr("promote").as_bool() == Some(true) || reported_source.is_none())),
-            ("tags", tags),
+            ("tags", Value::from_string_map(&tags)),
             ("arn", Value::opt_string(instance.db_instance_arn())),
             ("address", Value::opt_string(endpoint.and_then(|e| e.address()))),
             ("port", Value::opt_int(endpoint.and_then(|e| e.port()).map(i64::from))),
@@ -223,6 +241,35 @@ impl ReadReplica {
             .map_err(|e| aws_error::describe("PromoteReadReplica", &e))?;
         // RDS restarts the instance and drops its source; status is what tells us it is done.
         Self::wait_available(ctx, id, max_wait, |_| true).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Marks an import ID as naming a replica that was promoted to a standalone instance.
+const PROMOTED_SUFFIX: &str = ":promoted";
+
+/// An import's partial state: what the import ID said, before the first read. Every state
+/// written after a read or create holds the source or the ARN.
+fn is_import(state: &Value) -> bool {
+    state.attr("arn").is_null() && state.attr("source_db_instance_identifier").is_null()
+}
+
+/// Why an imported instance does not match what the import ID claimed it is.
+fn import_problem(instance: &DbInstance, imported: &Value) -> Option<(&'static str, String)> {
+    let id = instance.db_instance_identifier().unwrap_or_default();
+    match (instance.read_replica_source_db_instance_identifier(), imported.attr("promote").as_bool() == Some(true)) {
+        (None, false) => Some((
+            "Not a read replica",
+            format!(
+                "DB instance {id} replicates from no source: it is a primary, or a replica promoted earlier. Destroying a \
+                 scaling_read_replica deletes its instance, so it is not imported as one. If {id} is a replica you promoted \
+                 and want this resource to own, import it as {id}{PROMOTED_SUFFIX}."
+            ),
+        )),
+        (Some(source), true) => Some((
+            "Not promoted",
+            format!("DB instance {id} still replicates from {source}. Import it as {id}, without {PROMOTED_SUFFIX}."),
+        )),
+        _ => None,
     }
 }
 
@@ -303,7 +350,11 @@ impl Resource for ReadReplica {
                     .describe("Promote the replica to a standalone instance. Promotion cannot be undone: changing this from true to false is refused.")
                     .default(Value::Bool(false)),
             )
-            .attribute(Attribute::optional("tags", Type::map(Type::String)).describe("Tags on the replica."))
+            .attribute(
+                // Defaulted rather than null, so that `tags = {}` and no tags at all are one
+                // configuration and switching between them plans nothing.
+                Attribute::optional("tags", Type::map(Type::String)).describe("Tags on the replica.").default(Value::Map(BTreeMap::new())),
+            )
             .attribute(computed("arn", Type::String, "ARN of the replica."))
             .attribute(computed("address", Type::String, "DNS address of the replica's endpoint."))
             .attribute(computed("port", Type::Number, "Port of the replica's endpoint."))
@@ -331,6 +382,14 @@ impl Resource for ReadReplica {
         if prior.is_null() {
             return;
         }
+        // Only a class change or a promotion takes the instance through other statuses; tags,
+        // timeouts and apply timing leave both as they are, so the plan keeps them known.
+        let moves = ["instance_class", "promote"].iter().any(|a| resp.planned.attr(a) != prior.attr(a));
+        if !moves && resp.requires_replace.is_empty() {
+            for attr in ["status", "pending_instance_class"] {
+                resp.planned.set_attr(attr, prior.attr(attr).clone());
+            }
+        }
         let planned = &resp.planned;
         if prior.attr("promote").as_bool() == Some(true) && planned.attr("promote").as_bool() == Some(false) {
             resp.diagnostics.error_at(
@@ -343,10 +402,19 @@ impl Resource for ReadReplica {
                 ),
             );
         }
+        let source = AttributePath::of("source_db_instance_identifier");
+        if let (Some(old), Some(new)) =
+            (prior.attr("source_db_instance_identifier").as_str(), resp.planned.attr("source_db_instance_identifier").as_str())
+        {
+            if same_source(old, new, str_attr(prior, "arn")) {
+                // The same source respelled (identifier <-> ARN): an in-place change of state only.
+                resp.requires_replace.retain(|p| *p != source);
+            }
+        }
         if prior.attr("promote").as_bool() == Some(true) && prior.attr("source_db_instance_identifier").is_null() {
             // An imported standalone (promoted) instance: RDS no longer knows its source, so the
             // configured one is taken as it is rather than forcing a replacement.
-            resp.requires_replace.retain(|p| *p != AttributePath::of("source_db_instance_identifier"));
+            resp.requires_replace.retain(|p| *p != source);
         }
         let (old_class, new_class) = (prior.attr("instance_class"), planned.attr("instance_class"));
         if new_class.is_known() && old_class != new_class && resp.requires_replace.is_empty() {
@@ -437,6 +505,10 @@ impl Resource for ReadReplica {
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = str_attr(req.state, "identifier");
         match ctx.clients.rds_instance(id).await {
+            Ok(Some(i)) if is_import(req.state) => match import_problem(&i, req.state) {
+                Some((summary, detail)) => resp.diagnostics.error(summary, detail),
+                None => resp.state = Self::state_from(&i, req.state),
+            },
             Ok(Some(i)) => resp.state = Self::state_from(&i, req.state),
             Ok(None) => {
                 tracing::info!(identifier = id, "read replica no longer exists; removing it from state");
@@ -537,14 +609,21 @@ impl Resource for ReadReplica {
     }
 
     fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        if let Err(why) = identifier_problem(id) {
+        let (identifier, promoted) = match id.strip_suffix(PROMOTED_SUFFIX) {
+            Some(identifier) => (identifier, true),
+            None => (id, false),
+        };
+        if let Err(why) = identifier_problem(identifier) {
             diags.error(
                 "Invalid import ID",
-                format!("Import a read replica by its DB instance identifier (e.g. skillancer-replica-2); {id:?} {why}."),
+                format!(
+                    "Import a read replica by its DB instance identifier (e.g. skillancer-replica-2), or a promoted one as \
+                     IDENTIFIER{PROMOTED_SUFFIX}; {identifier:?} {why}."
+                ),
             );
             return None;
         }
-        Some(Value::object([("id", Value::from(id)), ("identifier", Value::from(id))]))
+        Some(Value::object([("id", Value::from(identifier)), ("identifier", Value::from(identifier)), ("promote", Value::Bool(promoted))]))
     }
 }
 
@@ -576,6 +655,25 @@ mod tests {
         ] {
             assert!(source_problem(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_source_spelled_two_ways() {
+        let replica = "arn:aws:rds:us-east-1:123456789012:db:replica-1";
+        let same = "arn:aws:rds:us-east-1:123456789012:db:prod";
+        assert!(same_source("prod", same, replica) && same_source(same, "prod", replica));
+        assert!(same_source("prod", "prod", replica));
+        for other in [
+            "arn:aws:rds:us-west-2:123456789012:db:prod",
+            "arn:aws:rds:us-east-1:210987654321:db:prod",
+            "arn:aws-cn:rds:us-east-1:123456789012:db:prod",
+            "arn:aws:rds:us-east-1:123456789012:db:prod-2",
+            "arn:aws:rds:us-east-1:123456789012:cluster:prod",
+        ] {
+            assert!(!same_source("prod", other, replica), "{other}");
+        }
+        assert!(!same_source("prod", same, ""), "without the replica's ARN nothing says where it is");
+        assert!(!same_source("prod", "prod-2", replica));
     }
 
     #[test]
