@@ -44,7 +44,14 @@ pub fn to_json(value: &Value, ty: &Type, path: &str) -> Result<Json, CodecError>
         (Value::Number(n), Type::Number) => match n {
             Number::Int(i) => Json::from(*i),
             Number::Float(f) => {
-                serde_json::Number::from_f64(*f).map(Json::Number).ok_or_else(|| mismatch(path, ty, "a non-finite float"))?
+                let n = serde_json::Number::from_f64(*f).ok_or_else(|| mismatch(path, ty, "a non-finite float"))?;
+                // JSON numbers are read as decimals, so a float whose shortest text is not its
+                // exact value (6.2e298, say) is written out in full, as a string.
+                if Number::parse(&n.to_string()) == Some(Number::Float(*f)) {
+                    Json::Number(n)
+                } else {
+                    Json::String(Number::exact_text(*f))
+                }
             }
             // serde_json without arbitrary precision cannot hold it as a number.
             Number::Big(s) => Json::String(s.clone()),
@@ -103,7 +110,9 @@ pub fn from_json(json: &Json, ty: &Type, path: &str) -> Result<Value, CodecError
         (Json::Number(n), Type::Number) => Value::Number(if let Some(i) = n.as_i64() {
             Number::Int(i)
         } else if let Some(f) = n.as_f64().filter(|_| !n.is_u64()) {
-            Number::from_f64(f)
+            // Terraform writes state numbers in decimal: `0.1` in state is the decimal 0.1,
+            // not the float nearest it, so its shortest text is what is kept.
+            Number::parse(&n.to_string()).unwrap_or(Number::from_f64(f))
         } else {
             Number::Big(n.to_string())
         }),
@@ -146,6 +155,17 @@ mod tests {
         let ty = Type::object([("a", Type::String)]);
         let v = Value::object([("a", Value::Unknown)]);
         assert_eq!(encode(&v, &ty).unwrap_err(), CodecError::UnknownInState { path: ".a".into() });
+    }
+
+    #[test]
+    fn state_decimals_stay_decimals() {
+        // Terraform writes the decimal 0.1 as `0.1`; read as the float nearest it and sent
+        // back, it would no longer equal the configuration's 0.1.
+        let ty = Type::object([("n", Type::Number)]);
+        let v = decode(br#"{"n":0.1}"#, &ty).unwrap();
+        assert_eq!(v.attr("n"), &Value::Number(Number::Big("0.1".into())));
+        let bytes = crate::msgpack::encode(&v, &ty).unwrap();
+        assert!(bytes.windows(3).any(|w| w == b"0.1"), "sent to Terraform as the text 0.1");
     }
 
     #[test]

@@ -25,24 +25,32 @@ impl Number {
         }
     }
 
-    /// Parses decimal text. Text that f64 cannot reproduce exactly is kept verbatim as `Big`.
+    /// Parses decimal text. A number whose value an f64 does not hold exactly (`0.1`, an
+    /// integer beyond 2^53 and i64) keeps its text verbatim as `Big`, as cty keeps it: cty sends
+    /// such numbers as strings precisely because a float would change them.
     pub fn parse(text: &str) -> Option<Number> {
         if let Ok(i) = text.parse::<i64>() {
             return Some(Number::Int(i));
         }
-        let integral = text.strip_prefix('-').unwrap_or(text);
-        if !integral.is_empty() && integral.bytes().all(|b| b.is_ascii_digit()) {
-            // An integer beyond i64.
-            return Some(Number::Big(text.to_string()));
-        }
         let f: f64 = text.parse().ok()?;
         if !f.is_finite() {
-            return None;
+            // Beyond f64's range, yet a number cty can hold; "inf" and "NaN" are not numbers.
+            return decimal_digits(text).map(|_| Number::Big(text.to_string()));
         }
-        if f.to_string() == text {
+        let exact = decimal_digits(text).is_some_and(|d| Some(d) == decimal_digits(&format!("{f:.800e}")));
+        if exact {
             Some(Number::from_f64(f))
         } else {
             Some(Number::Big(text.to_string()))
+        }
+    }
+
+    /// The exact decimal value of a float, e.g. `1.0000000000000000555e-1` for 0.1's float.
+    pub fn exact_text(f: f64) -> String {
+        let full = format!("{f:.800e}");
+        match full.split_once('e') {
+            Some((mantissa, exponent)) => format!("{}e{exponent}", mantissa.trim_end_matches('0').trim_end_matches('.')),
+            None => full,
         }
     }
 
@@ -62,11 +70,38 @@ impl Number {
     }
 }
 
+/// A decimal number's value as (negative, significant digits, exponent), with no leading or
+/// trailing zeros in the digits, so that two spellings of one value compare equal. `None` for
+/// text that is not a plain decimal.
+fn decimal_digits(text: &str) -> Option<(bool, String, i64)> {
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mantissa, exponent) = match rest.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i64>().ok()?),
+        None => (rest, 0),
+    };
+    let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int_part.is_empty() && frac_part.is_empty() || !(int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let all = format!("{int_part}{frac_part}");
+    let leading = all.bytes().take_while(|b| *b == b'0').count();
+    let digits = all[leading..].trim_end_matches('0');
+    if digits.is_empty() {
+        return Some((false, String::new(), 0));
+    }
+    // The value is 0.DIGITS x 10^point.
+    let point = int_part.len() as i64 - leading as i64 + exponent;
+    Some((negative, digits.to_string(), point))
+}
+
 impl PartialEq for Number {
     fn eq(&self, other: &Number) -> bool {
         match (self, other) {
             (Number::Int(a), Number::Int(b)) => a == b,
-            (Number::Big(a), Number::Big(b)) => a == b,
+            (Number::Big(a), Number::Big(b)) => a == b || decimal_digits(a).is_some_and(|d| Some(d) == decimal_digits(b)),
             (Number::Big(_), _) | (_, Number::Big(_)) => false,
             (a, b) => a.as_f64() == b.as_f64(),
         }
@@ -307,9 +342,25 @@ mod tests {
     fn integral_floats_equal_ints() {
         assert_eq!(Number::from_f64(3.0), Number::Int(3));
         assert_eq!(Number::Float(2.5), Number::Float(2.5));
-        assert_eq!(Number::parse("18446744073709551616"), Some(Number::Big("18446744073709551616".into())));
+        // 2^64 is an f64 exactly; 2^64 + 1 is not.
+        assert_eq!(Number::parse("18446744073709551616"), Some(Number::Float(18446744073709551616.0)));
+        assert_eq!(Number::parse("18446744073709551617"), Some(Number::Big("18446744073709551617".into())));
         assert_eq!(Number::parse("42"), Some(Number::Int(42)));
         assert_eq!(Number::parse("0.5"), Some(Number::Float(0.5)));
+        assert_eq!(Number::parse("1.5e3"), Some(Number::Int(1500)));
+        assert_eq!(Number::parse("-0.25"), Some(Number::Float(-0.25)));
+    }
+
+    #[test]
+    fn decimals_a_float_cannot_hold_keep_their_text() {
+        for text in ["0.1", "2.675", "9007199254740993.5", "1e400", "123456789012345678901234567890"] {
+            assert_eq!(Number::parse(text), Some(Number::Big(text.into())), "{text}");
+        }
+        // 2^53 + 1 is no f64, but fits i64.
+        assert_eq!(Number::parse("9007199254740993"), Some(Number::Int(9007199254740993)));
+        assert_eq!(Number::parse("0.1").map(|n| n.to_string()), Some("0.1".into()));
+        assert_eq!(Number::parse("0.10"), Number::parse("0.1"), "one value, two spellings");
+        assert_eq!(Number::parse("inf"), None);
     }
 
     #[test]

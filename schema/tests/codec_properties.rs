@@ -24,6 +24,10 @@ fn arb_number() -> impl Strategy<Value = Number> {
         any::<i64>().prop_map(Number::Int),
         (-1e300f64..1e300f64).prop_map(Number::from_f64),
         "[1-9][0-9]{20,30}".prop_map(Number::Big),
+        // Decimals such as 0.1 that no f64 holds exactly, and integers beyond 2^53, as cty
+        // sends them: text that must come back unchanged.
+        "-?[0-9]{1,6}\\.[0-9]{1,6}".prop_map(|t| Number::parse(&t).expect("a decimal")),
+        (1u64 << 53..u64::MAX).prop_map(|i| Number::parse(&i.to_string()).expect("an integer")),
     ]
 }
 
