@@ -157,6 +157,24 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
             replica("r", "bad-replica", "bad-production", "db.r6g.large", "  timeouts {\n    create = \"forever\"\n  }\n"),
             "forever",
         ),
+        ("tags", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  tags = { \"aws:owner\" = \"me\" }\n"), "AWS reserves"),
+        ("tags", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  tags = { \"\" = \"x\" }\n"), "1 to 128 characters"),
+        (
+            "tags",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", &format!("  tags = {{ \"{}\" = \"x\" }}\n", "k".repeat(129))),
+            "1 to 128 characters",
+        ),
+        (
+            "tags",
+            replica(
+                "r",
+                "bad-replica",
+                "bad-production",
+                "db.r6g.large",
+                &format!("  tags = {{ {} }}\n", (0..51).map(|i| format!("t{i} = \"x\"")).collect::<Vec<_>>().join(", ")),
+            ),
+            "at most 50",
+        ),
     ];
     let ws = workspace(moto);
     ws.write(&cases[0].1);

@@ -38,6 +38,50 @@ impl Validator for StringCheck {
     }
 }
 
+/// A map of strings: at most `max_entries` entries, each key and value checked by a function
+/// returning why it is wrong; problems are reported at the entry's path.
+pub struct StringMapCheck {
+    description: &'static str,
+    max_entries: usize,
+    key: fn(&str) -> Result<(), String>,
+    value: fn(&str) -> Result<(), String>,
+}
+
+pub fn string_map_check(
+    description: &'static str,
+    max_entries: usize,
+    key: fn(&str) -> Result<(), String>,
+    value: fn(&str) -> Result<(), String>,
+) -> Arc<dyn Validator> {
+    Arc::new(StringMapCheck { description, max_entries, key, value })
+}
+
+impl Validator for StringMapCheck {
+    fn description(&self) -> String {
+        self.description.to_string()
+    }
+    fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        let Some(entries) = value.entries() else { return };
+        if entries.len() > self.max_entries {
+            diags.error_at(
+                path.clone(),
+                format!("Too many {}", last_name(path)),
+                format!("{} entries given; at most {} are allowed.", entries.len(), self.max_entries),
+            );
+        }
+        for (k, v) in entries {
+            if let Err(why) = (self.key)(k) {
+                diags.error_at(path.key(k), format!("Invalid {} key", last_name(path)), format!("{k:?} {why}."));
+            }
+            if let Some(text) = v.as_str() {
+                if let Err(why) = (self.value)(text) {
+                    diags.error_at(path.key(k), format!("Invalid {} value", last_name(path)), format!("{text:?} {why}."));
+                }
+            }
+        }
+    }
+}
+
 /// Integer in an inclusive range.
 pub struct IntBetween {
     min: i64,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Tag};
-use scaling_schema::validator::string_check;
+use scaling_schema::validator::{string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
 use crate::aws_error;
@@ -83,6 +83,36 @@ fn same_source(a: &str, b: &str, replica_arn: &str) -> bool {
     let (source, replica): (Vec<&str>, Vec<&str>) = (arn.split(':').collect(), replica_arn.split(':').collect());
     source.len() == 7 && replica.len() == 7 && source[..5] == replica[..5] && source[5] == "db" && source[6] == identifier
 }
+
+/// RDS tag keys: 1 to 128 characters of letters, digits, spaces and `_ . : / = + - @`, not
+/// starting with `aws:` or `rds:` (both reserved).
+fn tag_key_problem(key: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err("must be 1 to 128 characters long".into());
+    }
+    tag_text_problem(key)
+}
+
+/// RDS tag values: up to 256 characters, the same characters and reserved prefixes as keys.
+fn tag_value_problem(value: &str) -> Result<(), String> {
+    if value.chars().count() > 256 {
+        return Err("must be at most 256 characters long".into());
+    }
+    tag_text_problem(value)
+}
+
+fn tag_text_problem(text: &str) -> Result<(), String> {
+    if let Some(prefix) = ["aws:", "rds:"].iter().find(|p| text.to_ascii_lowercase().starts_with(*p)) {
+        return Err(format!("starts with {prefix:?}, which AWS reserves"));
+    }
+    match text.chars().find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c))) {
+        Some(c) => Err(format!("contains {c:?}: only letters, digits, spaces and _ . : / = + - @ are allowed")),
+        None => Ok(()),
+    }
+}
+
+/// RDS allows at most 50 tags on a resource.
+const MAX_TAGS: usize = 50;
 
 /// `db.<family>.<size>`, e.g. `db.r6g.xlarge`, `db.t4g.micro`, `db.m5d.24xlarge`.
 pub fn instance_class_problem(class: &str) -> Result<(), String> {
@@ -353,7 +383,15 @@ impl Resource for ReadReplica {
             .attribute(
                 // Defaulted rather than null, so that `tags = {}` and no tags at all are one
                 // configuration and switching between them plans nothing.
-                Attribute::optional("tags", Type::map(Type::String)).describe("Tags on the replica.").default(Value::Map(BTreeMap::new())),
+                Attribute::optional("tags", Type::map(Type::String))
+                    .describe("Tags on the replica.")
+                    .default(Value::Map(BTreeMap::new()))
+                    .validate(string_map_check(
+                        "at most 50 tags; keys of 1 to 128 and values of up to 256 letters, digits, spaces or _ . : / = + - @, neither starting with aws: or rds:",
+                        MAX_TAGS,
+                        tag_key_problem,
+                        tag_value_problem,
+                    )),
             )
             .attribute(computed("arn", Type::String, "ARN of the replica."))
             .attribute(computed("address", Type::String, "DNS address of the replica's endpoint."))
@@ -674,6 +712,19 @@ mod tests {
         }
         assert!(!same_source("prod", same, ""), "without the replica's ARN nothing says where it is");
         assert!(!same_source("prod", "prod-2", replica));
+    }
+
+    #[test]
+    fn tags() {
+        for ok in ["team", "cost-center", "a/b:c=d+e@f_g.h", "Équipe 2", &"k".repeat(128)] {
+            assert!(tag_key_problem(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "aws:team", "RDS:team", "team!", &"k".repeat(129)] {
+            assert!(tag_key_problem(bad).is_err(), "{bad}");
+        }
+        assert!(tag_value_problem("").is_ok());
+        assert!(tag_value_problem(&"v".repeat(257)).is_err());
+        assert!(tag_value_problem("aws:thing").is_err());
     }
 
     #[test]
