@@ -113,8 +113,8 @@ fn runbook_apply_drift_import_destroy() {
     cluster.edit(KEDA.0, KEDA.1, "production", "email-sender", json!({"spec": {"minReplicaCount": 7}}));
     let drift = ws.plan();
     assert_eq!(drift.code, 2, "{}", drift.all());
-    assert!(drift.stdout.contains("~ max_replicas       = 10 -> 50"), "{}", drift.stdout);
-    assert!(drift.stdout.contains("~ min_replicas = 7 -> 2"), "{}", drift.stdout);
+    assert!(drift.flat().contains("~ max_replicas = 10 -> 50"), "{}", drift.stdout);
+    assert!(drift.flat().contains("~ min_replicas = 7 -> 2"), "{}", drift.stdout);
     assert!(drift.stdout.contains("Plan: 0 to add, 2 to change, 0 to destroy"), "{}", drift.stdout);
     ws.apply();
     assert_eq!(cluster.get(HPA.0, HPA.1, "production", "api-gateway").unwrap()["spec"]["maxReplicas"], 50);
@@ -287,6 +287,181 @@ fn kubernetes_only_configurations_need_no_aws_settings() {
     ws.init();
     ws.apply();
     assert!(cluster.get(HPA.0, HPA.1, "k8s-only", "billing-svc").is_some());
+    assert_eq!(ws.plan().code, 0);
+    ws.destroy();
+}
+
+/// A profile in namespace `blocks` whose optional blocks are `blocks`; `keda` adds a queue.
+fn with_blocks(name: &str, keda: bool, blocks: &str) -> String {
+    let queue = if keda { "  queue {\n    address   = \"redis:6379\"\n    list_name = \"jobs\"\n  }\n" } else { "" };
+    format!(
+        "resource \"scaling_profile\" \"p\" {{\n  namespace    = \"blocks\"\n  name         = \"{name}\"\n  min_replicas = 2\n  \
+         max_replicas = 20\n  cpu_utilization = 70\n  target {{\n    name = \"{name}\"\n  }}\n{queue}{blocks}}}\n"
+    )
+}
+
+fn behavior(obj: &serde_json::Value, keda: bool) -> serde_json::Value {
+    if keda {
+        obj["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["behavior"].clone()
+    } else {
+        obj["spec"]["behavior"].clone()
+    }
+}
+
+#[test]
+fn optional_blocks_can_be_added_changed_removed_and_readded() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("blocks");
+    let scale_up = "  scale_up {\n    stabilization_window_seconds = 60\n    policy {\n      type           = \"Pods\"\n      value          = 4\n      period_seconds = 60\n    }\n  }\n";
+    let scale_down = |value: i64, extra_policy: bool| {
+        let extra = if extra_policy {
+            "    policy {\n      type           = \"Percent\"\n      value          = 10\n      period_seconds = 60\n    }\n"
+        } else {
+            ""
+        };
+        format!(
+            "  scale_down {{\n    stabilization_window_seconds = 300\n    select_policy = \"Min\"\n    policy {{\n      type           = \"Pods\"\n      \
+             value          = {value}\n      period_seconds = 300\n    }}\n{extra}  }}\n"
+        )
+    };
+    let bare_scale_down = "  scale_down {\n    stabilization_window_seconds = 120\n  }\n";
+    let timeouts = "  timeouts {\n    create = \"2m\"\n  }\n";
+    let second_schedule = "  schedule {\n    name         = \"launch\"\n    start        = \"0 6 1 12 *\"\n    end          = \"0 23 2 12 *\"\n    min_replicas = 5\n  }\n";
+
+    for (name, keda) in [("blocks-hpa", false), ("blocks-keda", true)] {
+        let (api_version, kind) = if keda { KEDA } else { HPA };
+        let ws = workspace(cluster);
+        ws.write(&with_blocks(name, keda, ""));
+        ws.init();
+        ws.apply();
+        assert_eq!(ws.plan().code, 0, "{name}: clean after create");
+
+        let mut steps: Vec<(&str, String)> = vec![
+            ("blocks added", format!("{scale_up}{}{timeouts}", scale_down(5, false))),
+            ("policy changed and added", format!("{scale_up}{}{timeouts}", scale_down(3, true))),
+            ("scale_up removed", format!("{}{timeouts}", scale_down(3, true))),
+            ("policies removed", format!("{bare_scale_down}{timeouts}")),
+            ("scale_down and timeouts removed", String::new()),
+            ("scale_down re-added", scale_down(5, false)),
+        ];
+        if keda {
+            steps.push(("second trigger block added", format!("{}{second_schedule}", scale_down(5, false))));
+            steps.push(("second trigger block removed", scale_down(5, false)));
+        }
+        for (step, blocks) in &steps {
+            ws.write(&with_blocks(name, keda, blocks));
+            let plan = ws.plan();
+            assert_eq!(plan.code, 2, "{name}, {step}: the edit must plan:\n{}", plan.all());
+            assert!(plan.stdout.contains("0 to add, 1 to change, 0 to destroy"), "{name}, {step}: in place:\n{}", plan.stdout);
+            assert!(!plan.stdout.contains("known after apply"), "{name}, {step}: every planned value is known:\n{}", plan.stdout);
+            ws.apply();
+            let clean = ws.plan();
+            assert_eq!(clean.code, 0, "{name}, {step}: plan after apply must be clean:\n{}", clean.all());
+
+            let obj = cluster.get(api_version, kind, "blocks", name).expect("the object exists");
+            let b = behavior(&obj, keda);
+            let policies = |dir: &str| b[dir]["policies"].as_array().cloned().unwrap_or_default();
+            let has_policy =
+                |dir: &str, value: i64, period: i64| policies(dir).iter().any(|p| p["value"] == value && p["periodSeconds"] == period);
+            match *step {
+                "blocks added" => {
+                    assert!(has_policy("scaleUp", 4, 60) && has_policy("scaleDown", 5, 300), "{name}, {step}: {b}");
+                    assert_eq!(b["scaleDown"]["selectPolicy"], "Min", "{name}, {step}: {b}");
+                }
+                "policy changed and added" => {
+                    assert!(has_policy("scaleDown", 3, 300) && has_policy("scaleDown", 10, 60), "{name}, {step}: {b}");
+                    assert!(!has_policy("scaleDown", 5, 300), "{name}, {step}: {b}");
+                }
+                "scale_up removed" => assert!(!has_policy("scaleUp", 4, 60), "{name}, {step}: our scale-up policy must be gone: {b}"),
+                "policies removed" => {
+                    assert_eq!(b["scaleDown"]["stabilizationWindowSeconds"], 120, "{name}, {step}: {b}");
+                    assert!(!has_policy("scaleDown", 3, 300) && !has_policy("scaleDown", 10, 60), "{name}, {step}: {b}");
+                }
+                "scale_down and timeouts removed" => {
+                    assert_ne!(b["scaleDown"]["stabilizationWindowSeconds"], 120, "{name}, {step}: ours must be gone: {b}")
+                }
+                "scale_down re-added" => assert!(has_policy("scaleDown", 5, 300), "{name}, {step}: {b}"),
+                "second trigger block removed" => {
+                    assert!(has_policy("scaleDown", 5, 300), "{name}, {step}: {b}");
+                    assert!(!obj["spec"]["triggers"].as_array().unwrap().iter().any(|t| t["type"] == "cron"), "{name}, {step}: {obj}");
+                }
+                "second trigger block added" => {
+                    let crons = obj["spec"]["triggers"].as_array().unwrap().iter().filter(|t| t["type"] == "cron").count();
+                    assert_eq!(crons, 1, "{name}, {step}: {obj}");
+                }
+                _ => {}
+            }
+        }
+
+        // A plain destroy right after blocks were removed from the configuration.
+        ws.write(&with_blocks(name, keda, ""));
+        ws.destroy();
+        assert!(cluster.get(api_version, kind, "blocks", name).is_none(), "{name}: destroyed");
+    }
+}
+
+#[test]
+fn an_unreachable_api_server_is_named_with_what_to_check() {
+    let cluster = KubeCluster::shared();
+    // The cluster's own kubeconfig, pointed at a port where nothing listens.
+    let port = scaling_testkit::free_port();
+    let text = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let server_line = text.lines().find(|l| l.trim_start().starts_with("server:")).expect("server line").to_string();
+    let closed = format!("https://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, text.replace(&server_line, &format!("    server: {closed}"))).unwrap();
+
+    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
+    ws.use_kubeconfig(&kubeconfig);
+    ws.write(&with_blocks("unreachable", false, ""));
+    ws.init();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    let flat = apply.flat();
+    assert!(flat.contains(&format!("cannot reach the Kubernetes API server at {closed}")), "{}", apply.all());
+    assert!(flat.contains("config_path"), "the message must say what to check:\n{}", apply.all());
+    assert!(!flat.contains("ListMeta"), "{}", apply.all());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
+}
+
+#[test]
+fn metrics_and_triggers_added_out_of_band_show_as_drift_before_apply_removes_them() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("foreign");
+    let ws = workspace(cluster);
+    let profiles = |ns: &str| {
+        format!(
+            "resource \"scaling_profile\" \"hpa\" {{\n  namespace = \"{ns}\"\n  name = \"api\"\n  min_replicas = 2\n  max_replicas = 20\n  \
+             cpu_utilization = 70\n  target {{\n    name = \"api\"\n  }}\n}}\n\
+             resource \"scaling_profile\" \"keda\" {{\n  namespace = \"{ns}\"\n  name = \"worker\"\n  min_replicas = 1\n  max_replicas = 20\n  \
+             target {{\n    name = \"worker\"\n  }}\n  queue {{\n    address = \"redis:6379\"\n    list_name = \"jobs\"\n  }}\n}}\n"
+        )
+    };
+    ws.write(&profiles("foreign"));
+    ws.init();
+    ws.apply();
+
+    // Someone adds a Pods metric to the HPA and a prometheus trigger to the ScaledObject.
+    let hpa = cluster.get(HPA.0, HPA.1, "foreign", "api").unwrap();
+    let mut metrics = hpa["spec"]["metrics"].as_array().unwrap().clone();
+    metrics.push(json!({"type": "Pods", "pods": {"metric": {"name": "packets-per-second"}, "target": {"type": "AverageValue", "averageValue": "1k"}}}));
+    cluster.edit(HPA.0, HPA.1, "foreign", "api", json!({"spec": {"metrics": metrics}}));
+    let so = cluster.get(KEDA.0, KEDA.1, "foreign", "worker").unwrap();
+    let mut triggers = so["spec"]["triggers"].as_array().unwrap().clone();
+    triggers.push(json!({"type": "prometheus", "name": "rps", "metadata": {"serverAddress": "http://prometheus:9090", "query": "sum(rate(x[1m]))", "threshold": "100"}}));
+    cluster.edit(KEDA.0, KEDA.1, "foreign", "worker", json!({"spec": {"triggers": triggers}}));
+
+    let drift = ws.plan();
+    assert_eq!(drift.code, 2, "what apply would remove must show in the plan:\n{}", drift.all());
+    assert!(drift.stdout.contains(r#"- "Pods/packets-per-second""#), "{}", drift.stdout);
+    assert!(drift.stdout.contains(r#"- "prometheus/rps""#), "{}", drift.stdout);
+    assert!(!drift.stdout.contains(r#"type = "prometheus""#), "a foreign trigger is no queue:\n{}", drift.stdout);
+    ws.apply();
+    let hpa = cluster.get(HPA.0, HPA.1, "foreign", "api").unwrap();
+    assert!(!hpa["spec"]["metrics"].to_string().contains("packets-per-second"), "{hpa}");
+    let so = cluster.get(KEDA.0, KEDA.1, "foreign", "worker").unwrap();
+    assert!(!so["spec"]["triggers"].to_string().contains("prometheus"), "{so}");
     assert_eq!(ws.plan().code, 0);
     ws.destroy();
 }

@@ -42,6 +42,8 @@ pub struct KubeSettings {
 /// What the cluster serves, found once per provider process.
 #[derive(Clone, Debug)]
 pub struct KubeApis {
+    /// The API server's URL, for messages that must say where a request went.
+    pub server: String,
     /// `v2` where served (Kubernetes 1.23+), else `v2beta2`.
     pub hpa_version: Option<&'static str>,
     pub keda: bool,
@@ -52,7 +54,7 @@ pub struct Clients {
     aws: tokio::sync::OnceCell<Result<SdkConfig, String>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
-    kube: tokio::sync::OnceCell<Result<(kube::Client, KubeApis), String>>,
+    kube: tokio::sync::OnceCell<(kube::Client, KubeApis)>,
     rds: OnceLock<aws_sdk_rds::Client>,
     rds_instances: OnceLock<Batcher<DbInstance>>,
 }
@@ -75,9 +77,10 @@ impl Clients {
         self.aws.get_or_init(|| load_aws(&self.aws_settings)).await.as_ref().map_err(Clone::clone)
     }
 
-    /// The Kubernetes client and what the cluster serves, set up on first use.
+    /// The Kubernetes client and what the cluster serves, set up on first use. A failure is
+    /// not kept: the next call tries again (the API server may have been starting).
     pub async fn kube(&self) -> Result<&(kube::Client, KubeApis), String> {
-        self.kube.get_or_init(|| connect_kube(&self.kube_settings)).await.as_ref().map_err(Clone::clone)
+        self.kube.get_or_try_init(|| connect_kube(&self.kube_settings)).await
     }
 
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, String> {
@@ -157,13 +160,16 @@ async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis
         (None, Some(_)) => kube::Config::from_kubeconfig(&options).await.map_err(|e| format!("kubeconfig: {e}"))?,
         (None, None) => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
     };
+    let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| format!("Kubernetes client: {e}"))?;
-    let groups = client.list_api_groups().await.map_err(|e| format!("cannot list the cluster's API groups: {e}"))?;
+    let groups =
+        client.list_api_groups().await.map_err(|e| crate::kube_error::describe("listing the cluster's API groups", &e, &server))?;
     let versions = |group: &str| -> Vec<String> {
         groups.groups.iter().filter(|g| g.name == group).flat_map(|g| g.versions.iter().map(|v| v.version.clone())).collect()
     };
     let hpa = versions("autoscaling");
     let apis = KubeApis {
+        server,
         hpa_version: if hpa.iter().any(|v| v == "v2") {
             Some("v2")
         } else if hpa.iter().any(|v| v == "v2beta2") {

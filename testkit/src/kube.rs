@@ -112,6 +112,25 @@ impl KubeCluster {
         });
     }
 
+    /// Deletes a CustomResourceDefinition (and so every object of its kind), then waits until
+    /// discovery no longer lists `group`, as after `kubectl delete crd NAME`.
+    pub fn remove_crd(&self, name: &str, group: &str) {
+        let (name, group) = (name.to_string(), group.to_string());
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> =
+                Api::all_with(client.clone(), &api_resource("apiextensions.k8s.io/v1", "CustomResourceDefinition"));
+            api.delete(&name, &Default::default()).await.expect("delete the CRD");
+            for _ in 0..300 {
+                let groups = client.list_api_groups().await.expect("discovery");
+                if !groups.groups.iter().any(|g| g.name == group) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            panic!("{group} still served a minute after its CRD was deleted");
+        });
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use scaling_schema::plan_modifier;
 use scaling_schema::validator::{int_between, one_of, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
@@ -21,6 +22,7 @@ use crate::framework::{
     Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
     Timeouts, UpdateRequest, UpdateResponse,
 };
+use crate::kube_error;
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
 use validate::{cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, timezone_problem};
 
@@ -30,7 +32,10 @@ const TYPE_NAME: &str = "scaling_profile";
 /// Server-side apply field manager: the fields this provider owns.
 const FIELD_MANAGER: &str = "terraform-provider-scaling";
 
-fn behavior_block(name: &str, direction: &str) -> NestedBlock {
+/// Kubernetes' documented defaults for a behaviour block (scale-up reacts at once, scale-down
+/// looks back 5 minutes; the largest change wins). Planned explicitly, so both kinds store the
+/// same values and a plan never shows them as unknown: KEDA's ScaledObject leaves them unset.
+fn behavior_block(name: &str, direction: &str, default_stabilization: i64) -> NestedBlock {
     NestedBlock::new(
         name,
         Nesting::Single,
@@ -39,13 +44,15 @@ fn behavior_block(name: &str, direction: &str) -> NestedBlock {
              (the runbook's gradual 10 -> 5 -> 3)."
         ))
         .attribute(
-            Attribute::optional_computed("stabilization_window_seconds", Type::Number)
-                .describe("Look-back window before acting on a lower (or higher) recommendation. Kubernetes defaults it.")
+            Attribute::optional("stabilization_window_seconds", Type::Number)
+                .describe("Look-back window before acting on a lower (or higher) recommendation.")
+                .default(Value::int(default_stabilization))
                 .validate(int_between(0, 3600)),
         )
         .attribute(
-            Attribute::optional_computed("select_policy", Type::String)
-                .describe("Which policy wins when several apply: `Max`, `Min`, or `Disabled` to stop scaling in this direction. Kubernetes defaults to `Max`.")
+            Attribute::optional("select_policy", Type::String)
+                .describe("Which policy wins when several apply: `Max`, `Min`, or `Disabled` to stop scaling in this direction.")
+                .default(Value::from("Max"))
                 .validate(one_of(&["Max", "Min", "Disabled"])),
         )
         .block(
@@ -53,9 +60,19 @@ fn behavior_block(name: &str, direction: &str) -> NestedBlock {
                 "policy",
                 Nesting::List,
                 Block::new("A rate limit: change by at most `value` pods (or percent) per `period_seconds`.")
-                    .attribute(Attribute::required("type", Type::String).describe("`Pods` or `Percent`.").validate(one_of(&["Pods", "Percent"])))
-                    .attribute(Attribute::required("value", Type::Number).describe("Pods or percent per period.").validate(int_between(1, 100_000)))
-                    .attribute(Attribute::required("period_seconds", Type::Number).describe("Length of the period.").validate(int_between(1, 1800))),
+                    .attribute(
+                        Attribute::required("type", Type::String).describe("`Pods` or `Percent`.").validate(one_of(&["Pods", "Percent"])),
+                    )
+                    .attribute(
+                        Attribute::required("value", Type::Number)
+                            .describe("Pods or percent per period.")
+                            .validate(int_between(1, 100_000)),
+                    )
+                    .attribute(
+                        Attribute::required("period_seconds", Type::Number)
+                            .describe("Length of the period.")
+                            .validate(int_between(1, 1800)),
+                    ),
             )
             .items(0, 10),
         ),
@@ -101,12 +118,19 @@ impl ScalingProfile {
         }
     }
 
+    /// Whether the cluster serves `kind` now. A kind it no longer serves (KEDA's CRD removed)
+    /// took every object of that kind with it.
+    async fn serves(ctx: &Context, kind: &str) -> Result<bool, String> {
+        let (_, apis) = ctx.clients.kube().await?;
+        Ok(if kind == KEDA_KIND { apis.keda } else { apis.hpa_version.is_some() })
+    }
+
     async fn get(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
-        let (client, _) = ctx.clients.kube().await?;
+        let (client, apis) = ctx.clients.kube().await?;
         match Self::api(client, namespace, kind, api_version).get_opt(name).await {
             Ok(Some(obj)) => serde_json::to_value(obj).map(Some).map_err(|e| e.to_string()),
             Ok(None) => Ok(None),
-            Err(e) => Err(format!("reading {kind} {namespace}/{name}: {e}")),
+            Err(e) => Err(kube_error::describe(&format!("reading {kind} {namespace}/{name}"), &e, &apis.server)),
         }
     }
 
@@ -127,36 +151,49 @@ impl ScalingProfile {
         Ok(None)
     }
 
-    async fn apply(ctx: &Context, planned: &Value) -> Result<Value, String> {
+    /// Writes `planned`; `prior` is the state it replaces (null on create).
+    async fn apply(ctx: &Context, planned: &Value, prior: &Value) -> Result<Value, String> {
         let profile = Profile::from_value(planned);
         let keda = profile.is_keda();
         let api_version = Self::api_version_for(ctx, keda).await?;
         let (kind, manifest) =
             if keda { (KEDA_KIND, profile.scaled_object_manifest()) } else { (HPA_KIND, profile.hpa_manifest(&api_version)) };
-        let (client, _) = ctx.clients.kube().await?;
+        let (client, apis) = ctx.clients.kube().await?;
+        let api = Self::api(client, &profile.namespace, kind, &api_version);
+        let describe =
+            |e: kube::Error| kube_error::describe(&format!("applying {kind} {}/{}", profile.namespace, profile.name), &e, &apis.server);
+        // Server-side apply turns a nested object of a custom resource that it empties into
+        // null, which the CRD's schema then rejects (kubernetes/kubernetes#103011, still open):
+        // objects this resource stops writing are removed by a merge patch first.
+        if keda && prior.attr("kind").as_str() == Some(KEDA_KIND) {
+            let before = Profile::from_value(prior).scaled_object_manifest();
+            if let Some(removals) = model::removed_objects(&before["spec"], &manifest["spec"]) {
+                let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+                api.patch(&profile.name, &params, &Patch::Merge(serde_json::json!({ "spec": removals }))).await.map_err(describe)?;
+            }
+        }
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        let obj = Self::api(client, &profile.namespace, kind, &api_version)
-            .patch(&profile.name, &params, &Patch::Apply(&manifest))
-            .await
-            .map_err(|e| format!("applying {kind} {}/{}: {e}", profile.namespace, profile.name))?;
+        let obj = api.patch(&profile.name, &params, &Patch::Apply(&manifest)).await.map_err(describe)?;
         let json = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
         Ok(Profile::from_object(&json).to_state(planned, kind, &api_version, obj.metadata.uid.as_deref()))
     }
 
     async fn remove(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str, timeout: Duration) -> Result<(), String> {
-        let (client, _) = ctx.clients.kube().await?;
+        let (client, apis) = ctx.clients.kube().await?;
         let api = Self::api(client, namespace, kind, api_version);
         // Background propagation: foreground deletion waits on the garbage collector, and
         // autoscalers own nothing that needs collecting.
         match api.delete(name, &DeleteParams::background()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
-            Err(e) => return Err(format!("deleting {kind} {namespace}/{name}: {e}")),
+            Err(e) => return Err(kube_error::describe(&format!("deleting {kind} {namespace}/{name}"), &e, &apis.server)),
         }
         Waiter::new(timeout)
             .with_delays(Duration::from_millis(200), Duration::from_secs(5))
             .wait(&format!("{kind} {namespace}/{name} to be deleted"), &ctx.stop, || async {
-                Ok::<_, String>(match api.get_opt(name).await.map_err(|e| e.to_string())? {
+                let found = api.get_opt(name).await;
+                let found = found.map_err(|e| kube_error::describe(&format!("reading {kind} {namespace}/{name}"), &e, &apis.server))?;
+                Ok::<_, String>(match found {
                     None => Acceptor::Success(()),
                     Some(_) => Acceptor::Retry("terminating".into()),
                 })
@@ -225,6 +262,14 @@ impl Resource for ScalingProfile {
                     .use_state_for_unknown(),
             )
             .attribute(Attribute::computed("uid", Type::String).describe("Kubernetes UID of the object.").use_state_for_unknown())
+            .attribute(
+                Attribute::computed("unmanaged_metrics", Type::list(Type::String))
+                    .describe(
+                        "HPA metrics or KEDA triggers on the object that this resource does not set (added by someone else), as \
+                         `TYPE/NAME`. Kubernetes replaces those lists whole, so apply removes them: they show here as drift.",
+                    )
+                    .plan_modifier(plan_modifier::planned_value(Value::List(Vec::new()))),
+            )
             .block(
                 NestedBlock::new(
                     "target",
@@ -248,8 +293,8 @@ impl Resource for ScalingProfile {
                 )
                 .items(1, 1),
             )
-            .block(behavior_block("scale_up", "up"))
-            .block(behavior_block("scale_down", "down"))
+            .block(behavior_block("scale_up", "up", 0))
+            .block(behavior_block("scale_down", "down", 300))
             .block(NestedBlock::new(
                 "queue",
                 Nesting::List,
@@ -381,7 +426,13 @@ impl Resource for ScalingProfile {
                 if let Some(ctx) = ctx {
                     if let Ok((_, apis)) = ctx.clients.kube().await {
                         if !apis.keda {
-                            resp.diagnostics.error_at(AttributePath::of(keda_block), "KEDA is not installed", keda_missing());
+                            // A warning, not an error: KEDA may be installed earlier in this
+                            // same apply (a Helm release, say). Apply fails clearly if not.
+                            resp.diagnostics.warning_at(
+                                AttributePath::of(keda_block),
+                                "KEDA is not installed",
+                                format!("{} Apply fails here unless it is installed before it reaches this resource.", keda_missing()),
+                            );
                         }
                     }
                 }
@@ -425,7 +476,7 @@ impl Resource for ScalingProfile {
                 return;
             }
         }
-        match Self::apply(ctx, req.planned).await {
+        match Self::apply(ctx, req.planned, &Value::Null).await {
             Ok(state) => resp.state = state,
             Err(e) => resp.diagnostics.error("Could not create the autoscaler", e),
         }
@@ -434,6 +485,26 @@ impl Resource for ScalingProfile {
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let state = req.state;
         let (namespace, name) = (str_attr(state, "namespace"), str_attr(state, "name"));
+        if let Some(kind) = state.attr("kind").as_str() {
+            match Self::serves(ctx, kind).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    resp.diagnostics.warning(
+                        "Autoscaler kind no longer served",
+                        format!(
+                            "The cluster no longer serves {kind} (was its CRD removed?), so {namespace}/{name} no longer exists. \
+                             It is removed from state, and the next plan creates it again."
+                        ),
+                    );
+                    resp.state = Value::Null;
+                    return;
+                }
+                Err(e) => {
+                    resp.diagnostics.error("Could not read the autoscaler", e);
+                    return;
+                }
+            }
+        }
         let found = match (state.attr("kind").as_str(), state.attr("api_version").as_str()) {
             (Some(kind), Some(stored)) => match Self::current_api_version(ctx, kind, stored).await {
                 Ok(api_version) => {
@@ -461,7 +532,7 @@ impl Resource for ScalingProfile {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
-        match Self::apply(ctx, req.planned).await {
+        match Self::apply(ctx, req.planned, req.prior).await {
             Ok(mut state) => {
                 state.set_attr("timeouts", req.planned.attr("timeouts").clone());
                 resp.state = state;
@@ -474,6 +545,10 @@ impl Resource for ScalingProfile {
         let p = req.prior;
         let (namespace, name) = (str_attr(p, "namespace"), str_attr(p, "name"));
         let kind = str_attr(p, "kind");
+        // With its kind gone from the cluster, the object went too: nothing is left to delete.
+        if let Ok(false) = Self::serves(ctx, kind).await {
+            return;
+        }
         let removed = match Self::current_api_version(ctx, kind, str_attr(p, "api_version")).await {
             Ok(api_version) => Self::remove(ctx, namespace, name, kind, &api_version, req.timeout).await,
             Err(e) => Err(e),

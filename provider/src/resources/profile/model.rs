@@ -64,6 +64,9 @@ pub struct Profile {
     pub annotations: BTreeMap<String, String>,
     pub queues: Vec<Queue>,
     pub schedules: Vec<Schedule>,
+    /// HPA metrics or KEDA triggers that someone else added, as `TYPE/NAME`. Both lists are
+    /// atomic in Kubernetes, so the next apply replaces them: they are drift, never kept.
+    pub unmanaged_metrics: Vec<String>,
 }
 
 fn s(v: &Value, name: &str) -> String {
@@ -193,6 +196,50 @@ fn behavior_json(up: Option<&Behavior>, down: Option<&Behavior>) -> Option<Json>
     Some(Json::Object(m))
 }
 
+fn type_and_name(kind: &str, name: Option<&str>) -> String {
+    match name {
+        Some(name) if !name.is_empty() => format!("{kind}/{name}"),
+        _ => kind.to_string(),
+    }
+}
+
+/// `TYPE/NAME` of an HPA metric: `Pods/packets-per-second`, `External/queue_messages_ready`,
+/// `Resource/cpu` (one this resource does not write, such as an AverageValue target).
+fn metric_name(m: &Json) -> String {
+    let kind = m["type"].as_str().unwrap_or("Unknown");
+    let source = match kind {
+        "Resource" => &m["resource"],
+        "Pods" => &m["pods"],
+        "Object" => &m["object"],
+        "External" => &m["external"],
+        "ContainerResource" => &m["containerResource"],
+        _ => &Json::Null,
+    };
+    let name = source["name"].as_str().or_else(|| source["metric"]["name"].as_str());
+    type_and_name(kind, name)
+}
+
+/// A JSON merge patch deleting every object or list that `before` has and `after` lacks (at any
+/// depth), or None when there is none.
+pub fn removed_objects(before: &Json, after: &Json) -> Option<Json> {
+    let (Json::Object(b), Json::Object(a)) = (before, after) else { return None };
+    let mut patch = Map::new();
+    for (key, old) in b {
+        match a.get(key) {
+            None if old.is_object() || old.is_array() => {
+                patch.insert(key.clone(), Json::Null);
+            }
+            Some(new) => {
+                if let Some(inner) = removed_objects(old, new) {
+                    patch.insert(key.clone(), inner);
+                }
+            }
+            None => {}
+        }
+    }
+    (!patch.is_empty()).then_some(Json::Object(patch))
+}
+
 fn string_map_json(m: &BTreeMap<String, String>) -> Json {
     Json::Object(m.iter().map(|(k, v)| (k.clone(), json!(v))).collect())
 }
@@ -239,6 +286,8 @@ impl Profile {
                     min_replicas: n(c, "min_replicas"),
                 })
                 .collect(),
+            // What others added is never written back.
+            unmanaged_metrics: Vec::new(),
         }
     }
 
@@ -358,23 +407,27 @@ impl Profile {
                         timezone: text("timezone"),
                         min_replicas: int(&md["desiredReplicas"]).unwrap_or_default(),
                     }),
-                    kind => p.queues.push(Queue {
-                        kind: kind.to_string(),
+                    "redis" => p.queues.push(Queue {
+                        kind: "redis".to_string(),
                         address: text("address"),
                         list_name: text("listName"),
                         list_length: int(&md["listLength"]).unwrap_or_default(),
                     }),
+                    other => p.unmanaged_metrics.push(type_and_name(other, t["name"].as_str())),
                 }
             }
         } else {
             p.min_replicas = spec["minReplicas"].as_i64().unwrap_or(1);
             p.max_replicas = spec["maxReplicas"].as_i64().unwrap_or_default();
             for m in spec["metrics"].as_array().into_iter().flatten() {
-                let pct = m["resource"]["target"]["averageUtilization"].as_i64();
-                match m["resource"]["name"].as_str() {
-                    Some("cpu") => p.cpu_utilization = pct,
-                    Some("memory") => p.memory_utilization = pct,
-                    _ => {}
+                let resource = &m["resource"];
+                let utilization = (m["type"] == "Resource" && resource["target"]["type"] == "Utilization")
+                    .then(|| resource["target"]["averageUtilization"].as_i64())
+                    .flatten();
+                match (resource["name"].as_str(), utilization) {
+                    (Some("cpu"), Some(pct)) if p.cpu_utilization.is_none() => p.cpu_utilization = Some(pct),
+                    (Some("memory"), Some(pct)) if p.memory_utilization.is_none() => p.memory_utilization = Some(pct),
+                    _ => p.unmanaged_metrics.push(metric_name(m)),
                 }
             }
             p.scale_up = Behavior::from_json(&spec["behavior"]["scaleUp"]);
@@ -479,6 +532,7 @@ impl Profile {
             ("kind", Value::from(kind)),
             ("api_version", Value::from(api_version)),
             ("uid", Value::opt_string(uid)),
+            ("unmanaged_metrics", Value::List(self.unmanaged_metrics.iter().map(|m| Value::from(m.as_str())).collect())),
         ])
     }
 }
@@ -528,6 +582,41 @@ mod tests {
             })
         );
         assert_eq!(Profile::from_object(&m), api_gateway());
+    }
+
+    #[test]
+    fn metrics_and_triggers_written_elsewhere_are_named_not_misread() {
+        let mut hpa = api_gateway().hpa_manifest("autoscaling/v2");
+        hpa["spec"]["metrics"].as_array_mut().unwrap().push(json!({"type": "Pods", "pods": {"metric": {"name": "packets-per-second"}, "target": {"type": "AverageValue", "averageValue": "1k"}}}));
+        hpa["spec"]["metrics"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "500m"}}}));
+        let read = Profile::from_object(&hpa);
+        assert_eq!(read.cpu_utilization, Some(70));
+        assert_eq!(read.unmanaged_metrics, vec!["Pods/packets-per-second".to_string(), "Resource/cpu".to_string()]);
+
+        let mut so = api_gateway().scaled_object_manifest();
+        so["spec"]["triggers"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "prometheus", "name": "rps", "metadata": {"query": "sum(rate(x[1m]))"}}));
+        let read = Profile::from_object(&so);
+        assert!(read.queues.is_empty(), "a prometheus trigger is no queue: {:?}", read.queues);
+        assert_eq!(read.unmanaged_metrics, vec!["prometheus/rps".to_string()]);
+    }
+
+    #[test]
+    fn objects_no_longer_written_are_patched_away() {
+        let before =
+            json!({"advanced": {"horizontalPodAutoscalerConfig": {"behavior": {"scaleUp": {"a": 1}, "scaleDown": {"b": 2}}}}, "x": 1});
+        let after = json!({"advanced": {"horizontalPodAutoscalerConfig": {"behavior": {"scaleDown": {"b": 3}}}}});
+        assert_eq!(
+            removed_objects(&before, &after),
+            Some(json!({"advanced": {"horizontalPodAutoscalerConfig": {"behavior": {"scaleUp": null}}}}))
+        );
+        assert_eq!(removed_objects(&after, &after), None);
+        assert_eq!(removed_objects(&before, &json!({})), Some(json!({"advanced": null})));
     }
 
     #[test]
