@@ -101,31 +101,22 @@ impl ProviderServer {
     }
 
     fn context(&self) -> Result<Context, Diagnostics> {
-        let clients = match self.configuration.read().as_deref() {
-            Ok(Configuration::Ready(clients)) => Some(clients.clone()),
-            Ok(Configuration::Unknown) => {
-                let mut d = Diagnostics::new();
-                d.error(
-                    "Provider configuration not known yet",
-                    "Some settings of the scaling provider come from values known only after apply, so no API can be \
-                     reached yet. Apply the resources they come from first (terraform apply -target=...).",
-                );
-                return Err(d);
-            }
-            _ => None,
+        let (summary, detail) = match self.configuration.read().as_deref() {
+            Ok(Configuration::Ready(clients)) => return Ok(Context { clients: clients.clone(), stop: self.stop.clone() }),
+            Ok(Configuration::Unknown) => (
+                "Provider configuration not known yet",
+                "Some settings of the scaling provider come from values known only after apply, so no API can be \
+                 reached yet. Apply the resources they come from first (terraform apply -target=...).",
+            ),
+            _ => (
+                "Provider not configured",
+                "The scaling provider was asked to reach an API before Terraform configured it. \
+                 This is a bug in Terraform or the provider; please report it.",
+            ),
         };
-        match clients {
-            Some(clients) => Ok(Context { clients, stop: self.stop.clone() }),
-            None => {
-                let mut d = Diagnostics::new();
-                d.error(
-                    "Provider not configured",
-                    "The scaling provider was asked to reach an API before Terraform configured it. \
-                     This is a bug in Terraform or the provider; please report it.",
-                );
-                Err(d)
-            }
-        }
+        let mut d = Diagnostics::new();
+        d.error(summary, detail);
+        Err(d)
     }
 
     pub fn validate_provider_config(&self, config: &Value) -> Diagnostics {
