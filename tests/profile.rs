@@ -115,6 +115,7 @@ fn runbook_apply_drift_import_destroy() {
     assert_eq!(drift.code, 2, "{}", drift.all());
     assert!(drift.flat().contains("~ max_replicas = 10 -> 50"), "{}", drift.stdout);
     assert!(drift.flat().contains("~ min_replicas = 7 -> 2"), "{}", drift.stdout);
+    assert!(drift.flat().contains(r#""kubectl-edit" (edited by hand): .spec.maxReplicas"#), "the plan names who edited:\n{}", drift.all());
     assert!(drift.stdout.contains("Plan: 0 to add, 2 to change, 0 to destroy"), "{}", drift.stdout);
     ws.apply();
     assert_eq!(cluster.get(HPA.0, HPA.1, "production", "api-gateway").unwrap()["spec"]["maxReplicas"], 50);
@@ -463,5 +464,176 @@ fn metrics_and_triggers_added_out_of_band_show_as_drift_before_apply_removes_the
     let so = cluster.get(KEDA.0, KEDA.1, "foreign", "worker").unwrap();
     assert!(!so["spec"]["triggers"].to_string().contains("prometheus"), "{so}");
     assert_eq!(ws.plan().code, 0);
+    ws.destroy();
+}
+
+/// One profile named `name` in `namespace`, with `extra` inside the resource block.
+fn named(namespace: &str, name: &str, extra: &str) -> String {
+    format!(
+        "resource \"scaling_profile\" \"p\" {{\n  namespace    = \"{namespace}\"\n  name         = \"{name}\"\n  min_replicas = 2\n  \
+         max_replicas = 20\n  cpu_utilization = 70\n  target {{\n    name = \"{name}\"\n  }}\n{extra}}}\n"
+    )
+}
+
+fn managers(obj: &serde_json::Value) -> Vec<(String, String)> {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["manager"].as_str().unwrap().to_string(), e["operation"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn profiles_naming_one_object_create_it_once() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("race");
+    let ws = workspace(cluster);
+    // Eight keys that all map to one object: exactly one create may win.
+    ws.write(
+        "resource \"scaling_profile\" \"p\" {\n  for_each     = toset([\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", \"g\", \"h\"])\n  \
+         namespace    = \"race\"\n  name         = \"api-gateway\"\n  min_replicas = 2\n  max_replicas = 20\n  \
+         labels       = { team = \"platform\", tier = \"web\" }\n  target {\n    name = \"api-gateway\"\n  }\n}\n",
+    );
+    ws.init();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert_eq!(apply.flat().matches("already exists").count(), 7, "seven creates must fail:\n{}", apply.all());
+    let state = ws.ok(&["state", "list"]);
+    assert_eq!(state.stdout.lines().count(), 1, "exactly one resource owns the object:\n{}", state.stdout);
+
+    // The creating POST's ownership record is gone, so a label dropped from the configuration
+    // is removed from the object (an Update entry of ours would have kept it).
+    let hpa = cluster.get(HPA.0, HPA.1, "race", "api-gateway").unwrap();
+    let ours: Vec<_> = managers(&hpa).into_iter().filter(|(m, _)| m == "terraform-provider-scaling").collect();
+    assert_eq!(ours, [("terraform-provider-scaling".to_string(), "Apply".to_string())], "{hpa}");
+    ws.write(&named("race", "api-gateway", "  labels = { team = \"platform\" }\n"));
+    let winner = state.stdout.trim().to_string();
+    ws.ok(&["state", "mv", &winner, "scaling_profile.p"]);
+    ws.apply();
+    let hpa = cluster.get(HPA.0, HPA.1, "race", "api-gateway").unwrap();
+    assert_eq!(hpa["metadata"]["labels"], json!({"team": "platform"}), "{hpa}");
+    assert_eq!(ws.plan().code, 0);
+    ws.destroy();
+}
+
+#[test]
+fn create_before_destroy_switches_between_kinds() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("cbd");
+    let ws = workspace(cluster);
+    let lifecycle = "  lifecycle {\n    create_before_destroy = true\n  }\n";
+    let schedule = "  schedule {\n    name         = \"launch\"\n    start        = \"0 6 1 12 *\"\n    end          = \"0 23 2 12 *\"\n    min_replicas = 5\n  }\n";
+    ws.write(&named("cbd", "market-svc", lifecycle));
+    ws.init();
+    ws.apply();
+    ws.write(&named("cbd", "market-svc", &format!("{lifecycle}{schedule}")));
+    let apply = ws.apply();
+    assert!(apply.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", apply.all());
+    assert!(cluster.get(HPA.0, HPA.1, "cbd", "market-svc").is_none(), "the HPA goes after the ScaledObject came");
+    assert!(cluster.get(KEDA.0, KEDA.1, "cbd", "market-svc").is_some());
+    ws.write(&named("cbd", "market-svc", lifecycle));
+    ws.apply();
+    assert!(cluster.get(KEDA.0, KEDA.1, "cbd", "market-svc").is_none());
+    assert!(cluster.get(HPA.0, HPA.1, "cbd", "market-svc").is_some());
+    assert_eq!(ws.plan().code, 0);
+
+    // An HPA this provider did not write is not taken for its own: a ScaledObject beside it
+    // would scale the workload twice.
+    cluster.apply_as(
+        "helm",
+        HPA.0,
+        HPA.1,
+        "cbd",
+        "auth-svc",
+        json!({"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "auth-svc"}, "maxReplicas": 5}),
+    );
+    ws.write(&format!("{}\n{}", named("cbd", "market-svc", lifecycle), named("cbd", "auth-svc", schedule).replace("\"p\"", "\"q\"")));
+    let refused = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.flat().contains("was not made by this provider"), "{}", refused.all());
+    assert!(cluster.get(KEDA.0, KEDA.1, "cbd", "auth-svc").is_none());
+    cluster.delete(HPA.0, HPA.1, "cbd", "auth-svc");
+    ws.destroy();
+}
+
+#[test]
+fn import_asks_which_kind_when_both_share_the_name() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("twins");
+    let target = json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "skillpod-svc"});
+    cluster.apply_as("helm", HPA.0, HPA.1, "twins", "skillpod-svc", json!({"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 25}));
+    cluster.apply_as(
+        "helm",
+        KEDA.0,
+        KEDA.1,
+        "twins",
+        "skillpod-svc",
+        json!({"scaleTargetRef": {"name": "skillpod-svc"}, "minReplicaCount": 2, "maxReplicaCount": 25,
+               "triggers": [{"type": "redis", "metadata": {"address": "redis:6379", "listName": "jobs", "listLength": "5"}}]}),
+    );
+    let ws = workspace(cluster);
+    // The objects came from a server-side-apply tool, so taking them over needs consent.
+    ws.write(&named(
+        "twins",
+        "skillpod-svc",
+        "  force_conflicts = true\n  queue {\n    address   = \"redis:6379\"\n    list_name = \"jobs\"\n  }\n",
+    ));
+    ws.init();
+    let ambiguous = ws.tf(&["import", "-no-color", "-input=false", "scaling_profile.p", "twins/skillpod-svc"]);
+    assert_eq!(ambiguous.code, 1, "{}", ambiguous.all());
+    assert!(ambiguous.flat().contains("twins/skillpod-svc:ScaledObject"), "{}", ambiguous.all());
+    let bad = ws.tf(&["import", "-no-color", "-input=false", "scaling_profile.p", "twins/skillpod-svc:Deployment"]);
+    assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
+    ws.ok(&["import", "-no-color", "-input=false", "scaling_profile.p", "twins/skillpod-svc:ScaledObject"]);
+    let shown = ws.ok(&["state", "show", "-no-color", "scaling_profile.p"]);
+    assert!(shown.flat().contains(r#"kind = "ScaledObject""#), "{}", shown.stdout);
+    assert!(shown.flat().contains(r#"id = "twins/skillpod-svc""#), "{}", shown.stdout);
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "max_replicas 25 -> 20 is the only change:\n{}", plan.all());
+    assert!(plan.flat().contains("~ max_replicas = 25 -> 20"), "{}", plan.stdout);
+    assert!(plan.flat().contains(r#""helm" (server-side apply): .spec.maxReplicaCount"#), "{}", plan.all());
+    ws.destroy();
+    assert!(cluster.get(HPA.0, HPA.1, "twins", "skillpod-svc").is_some(), "the HPA was never this workspace's");
+    cluster.delete(HPA.0, HPA.1, "twins", "skillpod-svc");
+}
+
+#[test]
+fn fields_another_manager_declares_are_never_taken_silently() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("owners");
+    let ws = workspace(cluster);
+    ws.write(&named("owners", "billing-svc", ""));
+    ws.init();
+    ws.apply();
+
+    // Argo CD declares maxReplicas: the plan names it and fails; nothing is written.
+    cluster.apply_as("argocd-controller", HPA.0, HPA.1, "owners", "billing-svc", json!({"maxReplicas": 12}));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    let flat = plan.flat();
+    assert!(flat.contains(r#""argocd-controller" (server-side apply): .spec.maxReplicas"#), "{}", plan.all());
+    assert!(flat.contains("force_conflicts"), "{}", plan.all());
+    assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["maxReplicas"], 12);
+
+    // Consent: the plan warns, apply takes the field.
+    ws.write(&named("owners", "billing-svc", "  force_conflicts = true\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("Apply takes over fields another manager declares"), "{}", plan.all());
+    ws.apply();
+    let hpa = cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap();
+    assert_eq!(hpa["spec"]["maxReplicas"], 20);
+    assert_eq!(ws.plan().code, 0);
+
+    // A hand edit is drift: taken back without force_conflicts, and the plan says who made it.
+    ws.write(&named("owners", "billing-svc", ""));
+    ws.apply();
+    cluster.edit(HPA.0, HPA.1, "owners", "billing-svc", json!({"spec": {"minReplicas": 9}}));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains(r#""kubectl-edit" (edited by hand): .spec.minReplicas"#), "{}", plan.all());
+    ws.apply();
+    assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["minReplicas"], 2);
     ws.destroy();
 }

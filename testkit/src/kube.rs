@@ -93,6 +93,19 @@ impl KubeCluster {
         });
     }
 
+    /// A forced server-side apply of `spec` under `manager`, as Argo CD, Flux or another
+    /// workspace writes (creating the object when it does not exist).
+    pub fn apply_as(&self, manager: &str, api_version: &str, kind: &str, namespace: &str, name: &str, spec: serde_json::Value) {
+        let resource = api_resource(api_version, kind);
+        let (manager, namespace, name) = (manager.to_string(), namespace.to_string(), name.to_string());
+        let manifest =
+            serde_json::json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}, "spec": spec});
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            api.patch(&name, &PatchParams::apply(&manager).force(), &Patch::Apply(&manifest)).await.expect("server-side apply");
+        });
+    }
+
     pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
         let resource = api_resource(api_version, kind);
         let (namespace, name) = (namespace.to_string(), name.to_string());

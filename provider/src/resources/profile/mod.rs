@@ -3,15 +3,17 @@
 //! HorizontalPodAutoscaler (`autoscaling/v2` where served, else `v2beta2`); with them, a KEDA
 //! `keda.sh/v1alpha1` ScaledObject. Written with server-side apply under one field manager.
 //!
-//! Import ID: `namespace/name` (either kind is found).
+//! Import ID: `namespace/name` (either kind is found), or `namespace/name:KIND` when an HPA and
+//! a ScaledObject share the name.
 
 mod model;
+mod ownership;
 mod validate;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use scaling_schema::plan_modifier;
 use scaling_schema::validator::{int_between, one_of, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
@@ -134,48 +136,237 @@ impl ScalingProfile {
         }
     }
 
-    /// Finds the object under either kind (after import, or when the state does not say).
+    /// Finds the object under either kind, for an import that did not name one. Both kinds
+    /// under one name is ambiguous: the import must say which.
     async fn find(ctx: &Context, namespace: &str, name: &str) -> Result<Option<(Json, String, String)>, String> {
         let (_, apis) = ctx.clients.kube().await?;
+        let mut found = Vec::new();
         if let Some(v) = apis.hpa_version {
             let api_version = format!("autoscaling/{v}");
             if let Some(obj) = Self::get(ctx, namespace, name, HPA_KIND, &api_version).await? {
-                return Ok(Some((obj, HPA_KIND.into(), api_version)));
+                found.push((obj, HPA_KIND.to_string(), api_version));
             }
         }
         if apis.keda {
             if let Some(obj) = Self::get(ctx, namespace, name, KEDA_KIND, KEDA_API_VERSION).await? {
-                return Ok(Some((obj, KEDA_KIND.into(), KEDA_API_VERSION.into())));
+                found.push((obj, KEDA_KIND.to_string(), KEDA_API_VERSION.to_string()));
             }
         }
-        Ok(None)
+        if found.len() > 1 {
+            return Err(format!(
+                "Both a {HPA_KIND} and a {KEDA_KIND} are named {namespace}/{name}. Say which to import: \
+                 {namespace}/{name}:{HPA_KIND} or {namespace}/{name}:{KEDA_KIND}."
+            ));
+        }
+        Ok(found.pop())
     }
 
-    /// Writes `planned`; `prior` is the state it replaces (null on create).
-    async fn apply(ctx: &Context, planned: &Value, prior: &Value) -> Result<Value, String> {
-        let profile = Profile::from_value(planned);
+    /// The kind, API version and manifest a profile is written as.
+    async fn manifest(ctx: &Context, profile: &Profile) -> Result<(&'static str, String, Json), String> {
         let keda = profile.is_keda();
         let api_version = Self::api_version_for(ctx, keda).await?;
-        let (kind, manifest) =
-            if keda { (KEDA_KIND, profile.scaled_object_manifest()) } else { (HPA_KIND, profile.hpa_manifest(&api_version)) };
+        Ok(if keda {
+            (KEDA_KIND, api_version, profile.scaled_object_manifest())
+        } else {
+            let manifest = profile.hpa_manifest(&api_version);
+            (HPA_KIND, api_version, manifest)
+        })
+    }
+
+    /// Creates the object. The first write is a POST, Kubernetes' only create-only write, so
+    /// when two resources name one object (a `for_each` whose keys map to one name) exactly one
+    /// create succeeds; server-side apply then takes the fields, and the POST's ownership
+    /// record goes (`ownership::without_create_entry`). Once the POST succeeded `resp.state`
+    /// records the object, whatever fails after.
+    async fn create_object(ctx: &Context, planned: &Value, resp: &mut CreateResponse) -> Result<(), String> {
+        let profile = Profile::from_value(planned);
+        let (kind, api_version, manifest) = Self::manifest(ctx, &profile).await?;
         let (client, apis) = ctx.clients.kube().await?;
         let api = Self::api(client, &profile.namespace, kind, &api_version);
-        let describe =
-            |e: kube::Error| kube_error::describe(&format!("applying {kind} {}/{}", profile.namespace, profile.name), &e, &apis.server);
+        let (namespace, name) = (&profile.namespace, &profile.name);
+        let action = format!("creating {kind} {namespace}/{name}");
+        Self::refuse_foreign_twin(ctx, namespace, name, kind).await?;
+        let object: DynamicObject = serde_json::from_value(manifest.clone()).map_err(|e| format!("{action}: {e}"))?;
+        let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..PostParams::default() };
+        let created = match api.create(&params, &object).await {
+            Ok(created) => created,
+            Err(kube::Error::Api(status)) if status.reason == "AlreadyExists" => {
+                return Err(format!(
+                    "{kind} {namespace}/{name} already exists (made by hand, or by another resource with the same namespace \
+                     and name). Import it instead: terraform import <address> {namespace}/{name}"
+                ))
+            }
+            Err(e) => return Err(kube_error::describe(&action, &e, &apis.server)),
+        };
+        resp.state = Self::state_of(&created, planned, kind, &api_version)?;
+        let applied = Self::write(&api, &profile.name, &manifest, false, &action, &apis.server).await?;
+        resp.state = Self::state_of(&applied, planned, kind, &api_version)?;
+        let mut latest = applied;
+        for _ in 0..5 {
+            let entries = latest.metadata.managed_fields.as_deref().unwrap_or_default();
+            let Some(kept) = ownership::without_create_entry(entries, FIELD_MANAGER) else { return Ok(()) };
+            // The resource version makes this a compare-and-swap: another writer in between
+            // means read again and redo.
+            let patch = serde_json::json!({"metadata": {"managedFields": kept, "resourceVersion": latest.metadata.resource_version}});
+            let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
+            match api.patch(name, &params, &Patch::Merge(&patch)).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    latest = api.get(name).await.map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
+                }
+                Err(e) => {
+                    return Err(kube_error::describe(&format!("{action}: handing its fields to server-side apply"), &e, &apis.server))
+                }
+            }
+        }
+        Err(format!("{action}: the object kept changing while its fields were handed to server-side apply; apply again"))
+    }
+
+    /// An object of the other kind with this name that this provider did not write (an HPA
+    /// made by hand beside a new ScaledObject, say) would scale the same workload twice. One
+    /// this provider wrote is this resource's own during a `create_before_destroy` switch.
+    async fn refuse_foreign_twin(ctx: &Context, namespace: &str, name: &str, kind: &str) -> Result<(), String> {
+        let other = if kind == KEDA_KIND { HPA_KIND } else { KEDA_KIND };
+        if !Self::serves(ctx, other).await? {
+            return Ok(());
+        }
+        let api_version = Self::current_api_version(ctx, other, KEDA_API_VERSION).await?;
+        let Some(twin) = Self::get(ctx, namespace, name, other, &api_version).await? else { return Ok(()) };
+        let ours = twin["metadata"]["managedFields"].as_array().is_some_and(|m| m.iter().any(|e| e["manager"] == FIELD_MANAGER));
+        if ours {
+            return Ok(());
+        }
+        Err(format!(
+            "{other} {namespace}/{name} already exists and was not made by this provider; a {kind} of the same name would \
+             scale the same workload twice. Import it (terraform import <address> {namespace}/{name}:{other}) or delete it."
+        ))
+    }
+
+    /// Updates the object to `planned`; `prior` is the state it replaces.
+    async fn update_object(ctx: &Context, planned: &Value, prior: &Value) -> Result<Value, String> {
+        let profile = Profile::from_value(planned);
+        let (kind, api_version, manifest) = Self::manifest(ctx, &profile).await?;
+        let (client, apis) = ctx.clients.kube().await?;
+        let api = Self::api(client, &profile.namespace, kind, &api_version);
+        let action = format!("applying {kind} {}/{}", profile.namespace, profile.name);
         // Server-side apply turns a nested object of a custom resource that it empties into
         // null, which the CRD's schema then rejects (kubernetes/kubernetes#103011, still open):
         // objects this resource stops writing are removed by a merge patch first.
-        if keda && prior.attr("kind").as_str() == Some(KEDA_KIND) {
+        if kind == KEDA_KIND && prior.attr("kind").as_str() == Some(KEDA_KIND) {
             let before = Profile::from_value(prior).scaled_object_manifest();
             if let Some(removals) = model::removed_objects(&before["spec"], &manifest["spec"]) {
                 let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-                api.patch(&profile.name, &params, &Patch::Merge(serde_json::json!({ "spec": removals }))).await.map_err(describe)?;
+                let patch = serde_json::json!({ "spec": removals });
+                api.patch(&profile.name, &params, &Patch::Merge(&patch))
+                    .await
+                    .map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
             }
         }
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let obj = api.patch(&profile.name, &params, &Patch::Apply(&manifest)).await.map_err(describe)?;
-        let json = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
-        Ok(Profile::from_object(&json).to_state(planned, kind, &api_version, obj.metadata.uid.as_deref()))
+        let force = planned.attr("force_conflicts").as_bool() == Some(true);
+        let obj = Self::write(&api, &profile.name, &manifest, force, &action, &apis.server).await?;
+        Self::state_of(&obj, planned, kind, &api_version)
+    }
+
+    /// Server-side apply of `manifest`. Fields someone changed by hand are taken back (the plan
+    /// said so); fields another server-side-apply manager declares only with `force`.
+    async fn write(
+        api: &Api<DynamicObject>,
+        name: &str,
+        manifest: &Json,
+        force: bool,
+        action: &str,
+        server: &str,
+    ) -> Result<DynamicObject, String> {
+        let params = PatchParams::apply(FIELD_MANAGER);
+        let forced = params.clone().force();
+        match api.patch(name, if force { &forced } else { &params }, &Patch::Apply(manifest)).await {
+            Ok(obj) => Ok(obj),
+            Err(e) => match ownership::conflicts(&e) {
+                Some(found) if found.iter().all(|c| !c.declarative) => {
+                    api.patch(name, &forced, &Patch::Apply(manifest)).await.map_err(|e| kube_error::describe(action, &e, server))
+                }
+                Some(found) => Err(format!(
+                    "{action}: fields owned by another field manager: {}. Set force_conflicts = true to take them over, or \
+                     stop managing them in one of the two places.",
+                    ownership::describe(&found)
+                )),
+                None => Err(kube_error::describe(action, &e, server)),
+            },
+        }
+    }
+
+    /// What applying `planned` would take from other field managers, by a dry run: the API
+    /// server's own ownership rules, with nothing written.
+    async fn conflicts_of(ctx: &Context, planned: &Value) -> Result<Vec<ownership::Conflict>, String> {
+        let profile = Profile::from_value(planned);
+        let (kind, api_version, manifest) = Self::manifest(ctx, &profile).await?;
+        let (client, _) = ctx.clients.kube().await?;
+        let api = Self::api(client, &profile.namespace, kind, &api_version);
+        match api.patch(&profile.name, &PatchParams::apply(FIELD_MANAGER).dry_run(), &Patch::Apply(&manifest)).await {
+            Ok(_) => Ok(Vec::new()),
+            Err(e) => match ownership::conflicts(&e) {
+                Some(found) => Ok(found),
+                // Anything else will meet apply, which reports it in full.
+                None => Err(e.to_string()),
+            },
+        }
+    }
+
+    /// Names, in the plan, every field apply would take from another field manager; an error
+    /// for a declarative owner unless `force_conflicts`. Asked only when apply will write.
+    async fn plan_takeovers(ctx: &Context, prior: &Value, resp: &mut PlanResponse) {
+        let planned = &resp.planned;
+        let same_kind = prior.attr("kind") == planned.attr("kind");
+        let writes = Profile::from_value(prior) != Profile::from_value(planned) || !prior.attr("unmanaged_metrics").elements().is_empty();
+        if !same_kind || !writes || !planned.is_wholly_known() {
+            return;
+        }
+        let found = match Self::conflicts_of(ctx, planned).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::debug!(error = %e, "dry-run apply at plan time failed; apply reports it");
+                return;
+            }
+        };
+        let (declared, by_hand): (Vec<_>, Vec<_>) = found.into_iter().partition(|c| c.declarative);
+        let object = format!("{}/{}", str_attr(planned, "namespace"), str_attr(planned, "name"));
+        if !by_hand.is_empty() {
+            resp.diagnostics.warning(
+                "Apply takes back fields changed outside Terraform",
+                format!("{object}: {}. Apply sets them as configured.", ownership::describe(&by_hand)),
+            );
+        }
+        if declared.is_empty() {
+            return;
+        }
+        if planned.attr("force_conflicts").as_bool() == Some(true) {
+            resp.diagnostics.warning_at(
+                AttributePath::of("force_conflicts"),
+                "Apply takes over fields another manager declares",
+                format!(
+                    "{object}: {}. force_conflicts = true, so apply takes them; unless that manager stops setting them it \
+                     will set them back, and the two will keep overwriting each other.",
+                    ownership::describe(&declared)
+                ),
+            );
+        } else {
+            resp.diagnostics.error_at(
+                AttributePath::of("force_conflicts"),
+                "Fields owned by another field manager",
+                format!(
+                    "{object}: {}. Another tool applies these fields; taking them would start a fight between the two. \
+                     Stop managing them in one place, or set force_conflicts = true to take them over.",
+                    ownership::describe(&declared)
+                ),
+            );
+        }
+    }
+
+    fn state_of(obj: &DynamicObject, planned: &Value, kind: &str, api_version: &str) -> Result<Value, String> {
+        let json = serde_json::to_value(obj).map_err(|e| e.to_string())?;
+        let mut state = Profile::from_object(&json).to_state(planned, kind, api_version, obj.metadata.uid.as_deref());
+        keep_settings(&mut state, planned);
+        Ok(state)
     }
 
     async fn remove(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str, timeout: Duration) -> Result<(), String> {
@@ -209,6 +400,13 @@ fn keda_missing() -> String {
         .to_string()
 }
 
+/// Settings that live only in Terraform, carried from `from` into a state read from the cluster.
+fn keep_settings(state: &mut Value, from: &Value) {
+    for name in ["timeouts", "force_conflicts"] {
+        state.set_attr(name, from.attr(name).clone());
+    }
+}
+
 fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
     v.attr(name).as_str().unwrap_or_default()
 }
@@ -228,7 +426,8 @@ impl Resource for ScalingProfile {
             version: 0,
             block: Block::new(
                 "Autoscaling for one workload: a HorizontalPodAutoscaler, or a KEDA ScaledObject when `queue` or `schedule` \
-                 blocks are set (switching between the two replaces the object). Import with `namespace/name`.",
+                 blocks are set (switching between the two replaces the object). Import with `namespace/name` \
+                 (`namespace/name:ScaledObject` or `:HorizontalPodAutoscaler` when both kinds share the name).",
             )
             .attribute(Attribute::computed("id", Type::String).describe("`namespace/name`.").use_state_for_unknown())
             .attribute(
@@ -253,6 +452,16 @@ impl Resource for ScalingProfile {
             .attribute(percent("memory_utilization", "memory"))
             .attribute(Attribute::optional("labels", Type::map(Type::String)).describe("Labels on the autoscaler object."))
             .attribute(Attribute::optional("annotations", Type::map(Type::String)).describe("Annotations on the autoscaler object."))
+            .attribute(
+                Attribute::optional("force_conflicts", Type::Bool)
+                    .describe(
+                        "Take over fields that another server-side-apply field manager (Argo CD, Flux, another workspace) \
+                         declares. Off by default, so two declarative owners never fight: the plan fails naming the manager \
+                         and fields instead. Fields changed by hand (`kubectl edit`, `scale`, `patch`) are drift and are always \
+                         taken back, with a warning in the plan naming who changed them.",
+                    )
+                    .default(Value::Bool(false)),
+            )
             .attribute(
                 Attribute::computed("kind", Type::String).describe("`HorizontalPodAutoscaler` or `ScaledObject`.").use_state_for_unknown(),
             )
@@ -442,6 +651,9 @@ impl Resource for ScalingProfile {
         if prior.is_null() {
             return;
         }
+        if let Some(ctx) = ctx {
+            Self::plan_takeovers(ctx, prior, resp).await;
+        }
         if let (Some(old), Some(new)) = (prior.attr("max_replicas").as_i64(), resp.planned.attr("max_replicas").as_i64()) {
             if new < old {
                 resp.diagnostics.warning_at(
@@ -459,26 +671,8 @@ impl Resource for ScalingProfile {
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
-        let (namespace, name) = (str_attr(req.planned, "namespace"), str_attr(req.planned, "name"));
-        // Adopting an object someone made by hand would silently take it over: refuse, and
-        // point at import instead.
-        match Self::find(ctx, namespace, name).await {
-            Ok(Some((_, kind, _))) => {
-                resp.diagnostics.error(
-                    "Autoscaler already exists",
-                    format!("{kind} {namespace}/{name} already exists. Import it: terraform import <address> {namespace}/{name}"),
-                );
-                return;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                resp.diagnostics.error("Cannot reach the cluster", e);
-                return;
-            }
-        }
-        match Self::apply(ctx, req.planned, &Value::Null).await {
-            Ok(state) => resp.state = state,
-            Err(e) => resp.diagnostics.error("Could not create the autoscaler", e),
+        if let Err(e) = Self::create_object(ctx, req.planned, resp).await {
+            resp.diagnostics.error("Could not create the autoscaler", e);
         }
     }
 
@@ -516,11 +710,11 @@ impl Resource for ScalingProfile {
         };
         match found {
             Ok(Some((obj, kind, api_version))) => {
-                // An import's partial state is not a prior to shape the read by.
-                let prior = if state.attr("kind").is_null() { &Value::Null } else { state };
+                // An import's partial state (no uid yet) is not a prior to shape the read by.
+                let prior = if state.attr("uid").is_null() { &Value::Null } else { state };
                 let uid = obj["metadata"]["uid"].as_str();
                 let mut new_state = Profile::from_object(&obj).to_state(prior, &kind, &api_version, uid);
-                new_state.set_attr("timeouts", state.attr("timeouts").clone());
+                keep_settings(&mut new_state, state);
                 resp.state = new_state;
             }
             Ok(None) => {
@@ -532,11 +726,8 @@ impl Resource for ScalingProfile {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
-        match Self::apply(ctx, req.planned, req.prior).await {
-            Ok(mut state) => {
-                state.set_attr("timeouts", req.planned.attr("timeouts").clone());
-                resp.state = state;
-            }
+        match Self::update_object(ctx, req.planned, req.prior).await {
+            Ok(state) => resp.state = state,
             Err(e) => resp.diagnostics.error("Could not update the autoscaler", e),
         }
     }
@@ -559,14 +750,28 @@ impl Resource for ScalingProfile {
     }
 
     fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
-        let parsed = id.split_once('/').filter(|(ns, name)| dns_label_problem(ns).is_ok() && dns_subdomain_problem(name).is_ok());
-        let Some((namespace, name)) = parsed else {
+        let (object, kind) = match id.rsplit_once(':') {
+            Some((object, kind)) => (object, Some(kind)),
+            None => (id, None),
+        };
+        let parsed = object.split_once('/').filter(|(ns, name)| dns_label_problem(ns).is_ok() && dns_subdomain_problem(name).is_ok());
+        let (Some((namespace, name)), None | Some(HPA_KIND | KEDA_KIND)) = (parsed, kind) else {
             diags.error(
                 "Invalid import ID",
-                format!("Import a scaling_profile as namespace/name (e.g. production/api-gateway), not {id:?}."),
+                format!(
+                    "Import a scaling_profile as namespace/name (e.g. production/api-gateway), or namespace/name:{HPA_KIND} or \
+                     namespace/name:{KEDA_KIND} when both exist; not {id:?}."
+                ),
             );
             return None;
         };
-        Some(Value::object([("id", Value::from(id)), ("namespace", Value::from(namespace)), ("name", Value::from(name))]))
+        let mut state = Value::object([("id", Value::from(object)), ("namespace", Value::from(namespace)), ("name", Value::from(name))]);
+        if let Some(kind) = kind {
+            // For an HPA the version is whichever the cluster serves when it is read.
+            let api_version = if kind == KEDA_KIND { KEDA_API_VERSION } else { "autoscaling/v2" };
+            state.set_attr("kind", Value::from(kind));
+            state.set_attr("api_version", Value::from(api_version));
+        }
+        Some(state)
     }
 }
