@@ -245,6 +245,39 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
             base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"launch\"\n    start = \"0 25 * * *\"\n    end = \"0 23 * * *\"\n    min_replicas = 3\n  }}\n")),
             "hour field",
         ),
+        ("kind", base("  min_replicas = 1\n  max_replicas = 5\n  target {\n    name = \"api\"\n    kind = \"deployment\"\n  }\n"), "Kubernetes kind"),
+        (
+            "api_version",
+            base("  min_replicas = 1\n  max_replicas = 5\n  target {\n    name = \"api\"\n    api_version = \"apps\"\n  }\n"),
+            "group/version",
+        ),
+        ("labels", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  labels = {{ \"-team\" = \"x\" }}\n{target}")), "letter or digit"),
+        ("labels", base(&format!("  min_replicas = 1\n  max_replicas = 5\n  labels = {{ team = \"platform team\" }}\n{target}")), "only letters"),
+        (
+            "annotations",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n  annotations = {{ \"a/b/c\" = \"x\" }}\n{target}")),
+            "Invalid annotations key",
+        ),
+        (
+            "timezone",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"launch\"\n    start = \"0 6 * * *\"\n    end = \"0 23 * * *\"\n    timezone = \"europe/berlin\"\n    min_replicas = 3\n  }}\n")),
+            "did you mean \"Europe/Berlin\"",
+        ),
+        (
+            "start",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"weekend\"\n    start = \"0 0 * * 7\"\n    end = \"0 23 * * 0\"\n    min_replicas = 3\n  }}\n")),
+            "takes 0 to 6",
+        ),
+        (
+            "end",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"nightly\"\n    start = \"0 1 * * *\"\n    end = \"@daily\"\n    min_replicas = 3\n  }}\n")),
+            "write \"0 0 * * *\"",
+        ),
+        (
+            "end",
+            base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  schedule {{\n    name = \"never\"\n    start = \"0 1 * * *\"\n    end = \"0  1 * * *\"\n    min_replicas = 3\n  }}\n")),
+            "ends when it starts",
+        ),
         (
             "address",
             base(&format!("  min_replicas = 1\n  max_replicas = 5\n{target}  queue {{\n    list_name = \"jobs\"\n  }}\n")),
@@ -271,6 +304,25 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
     }
     assert!(cluster.get(HPA.0, HPA.1, "invalid", "bad-profile").is_none());
     assert!(cluster.get(KEDA.0, KEDA.1, "invalid", "bad-profile").is_none());
+}
+
+#[test]
+fn empty_kubernetes_settings_are_refused_at_plan() {
+    let cluster = KubeCluster::shared();
+    let ws = workspace(cluster);
+    for (attribute, setting) in [("config_path", "config_path = \"\""), ("config_context", "config_context = \" \"")] {
+        ws.write_raw(&format!(
+            "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\
+             provider \"scaling\" {{\n  kubernetes {{\n    {setting}\n  }}\n}}\n{}",
+            named("k8s-only", "empty-settings", "")
+        ));
+        if attribute == "config_path" {
+            ws.init();
+        }
+        let plan = ws.plan();
+        assert_eq!(plan.code, 1, "{}", plan.all());
+        assert!(plan.flat().contains(attribute) && plan.flat().contains("is empty"), "{}", plan.all());
+    }
 }
 
 #[test]

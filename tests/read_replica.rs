@@ -520,3 +520,38 @@ fn importing_a_primary_is_refused_unless_declared_promoted() {
     ws.destroy();
     assert!(moto.instance(REGION, "ip-production").is_some());
 }
+
+#[test]
+fn a_named_profile_wins_over_environment_credentials_and_must_exist() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "prof-production");
+    let mut ws = workspace(moto);
+    let credentials = ws.path().join("aws-credentials");
+    std::fs::write(&credentials, "[scaling-ci]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n").unwrap();
+    ws.set_env("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap());
+    ws.set_env("AWS_CONFIG_FILE", ws.path().join("aws-config").to_str().unwrap());
+    let with_profile = |profile: &str| {
+        format!(
+            "{}\n{}",
+            ws.provider_block().replace("  region = ", &format!("  profile = \"{profile}\"\n  region = ")),
+            replica("r", "prof-replica", "prof-production", "db.r6g.large", "")
+        )
+    };
+    // A misspelt profile must not fall back to AWS_ACCESS_KEY_ID silently.
+    ws.write_raw(&with_profile("scaling-cl"));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains(r#"AWS profile "scaling-cl""#), "{}", plan.all());
+    assert!(moto.instance(REGION, "prof-replica").is_none());
+
+    ws.write_raw(&with_profile("scaling-ci"));
+    ws.apply();
+    assert!(moto.instance(REGION, "prof-replica").is_some());
+    ws.write_raw(&with_profile(""));
+    let empty = ws.plan();
+    assert_eq!(empty.code, 1, "{}", empty.all());
+    assert!(empty.flat().contains("profile") && empty.flat().contains("is empty"), "{}", empty.all());
+    ws.write_raw(&with_profile("scaling-ci"));
+    ws.destroy();
+}

@@ -116,7 +116,19 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, String> {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     if let Some(profile) = &settings.profile {
+        use aws_config::profile::ProfileFileCredentialsProvider;
+        use aws_credential_types::provider::ProvideCredentials;
         loader = loader.profile_name(profile);
+        // The default chain reads environment credentials before any profile, so a named
+        // profile, even a misspelt one, would be ignored whenever AWS_ACCESS_KEY_ID is set.
+        let credentials = ProfileFileCredentialsProvider::builder().profile_name(profile).build();
+        if let Err(e) = credentials.provide_credentials().await {
+            return Err(format!(
+                "AWS profile {profile:?} (from the provider block) gives no credentials: {}",
+                crate::error_chain::chain(&e)
+            ));
+        }
+        loader = loader.credentials_provider(credentials);
     }
     let aws = loader.load().await;
     match aws.region() {

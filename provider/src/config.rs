@@ -44,6 +44,16 @@ pub fn region_problem(region: &str) -> Result<(), String> {
     }
 }
 
+/// An empty setting is a mistake (an unset variable, say), never a way to ask for the default:
+/// leave the attribute out for that.
+fn not_empty(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        Err("is empty; leave the attribute out to use the default".into())
+    } else {
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Provider for ScalingProvider {
     fn schema(&self) -> Schema {
@@ -55,7 +65,14 @@ impl Provider for ScalingProvider {
                         .describe("AWS region. Defaults to the AWS_REGION environment variable or the profile's region.")
                         .validate(string_check("an AWS region name", region_problem)),
                 )
-                .attribute(Attribute::optional("profile", Type::String).describe("Named profile from the shared AWS config and credentials files."))
+                .attribute(
+                    Attribute::optional("profile", Type::String)
+                        .describe(
+                            "Named profile from the shared AWS config and credentials files. When set, its credentials are used \
+                             even if AWS_ACCESS_KEY_ID is set, and a profile that does not exist is an error.",
+                        )
+                        .validate(string_check("a profile name", not_empty)),
+                )
                 .attribute(
                     Attribute::optional("max_retries", Type::Number)
                         .describe(&format!(
@@ -78,8 +95,16 @@ impl Provider for ScalingProvider {
                     "kubernetes",
                     Nesting::Single,
                     Block::new("How to reach the Kubernetes cluster. Without it: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.")
-                        .attribute(Attribute::optional("config_path", Type::String).describe("Path to a kubeconfig file."))
-                        .attribute(Attribute::optional("config_context", Type::String).describe("Context in the kubeconfig to use (default: its current context).")),
+                        .attribute(
+                            Attribute::optional("config_path", Type::String)
+                                .describe("Path to a kubeconfig file.")
+                                .validate(string_check("a path", not_empty)),
+                        )
+                        .attribute(
+                            Attribute::optional("config_context", Type::String)
+                                .describe("Context in the kubeconfig to use (default: its current context).")
+                                .validate(string_check("a context name", not_empty)),
+                        ),
                 )),
         }
     }

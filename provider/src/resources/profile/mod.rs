@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use scaling_schema::plan_modifier;
-use scaling_schema::validator::{int_between, one_of, string_check};
+use scaling_schema::validator::{int_between, one_of, string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
 
@@ -26,7 +26,10 @@ use crate::framework::{
 };
 use crate::kube_error;
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
-use validate::{cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, timezone_problem};
+use validate::{
+    annotation_value_problem, api_version_problem, cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, kind_problem,
+    label_value_problem, qualified_name_problem, timezone_problem,
+};
 
 pub struct ScalingProfile;
 
@@ -450,8 +453,24 @@ impl Resource for ScalingProfile {
             .attribute(Attribute::required("max_replicas", Type::Number).describe("Most replicas.").validate(int_between(1, 100_000)))
             .attribute(percent("cpu_utilization", "CPU"))
             .attribute(percent("memory_utilization", "memory"))
-            .attribute(Attribute::optional("labels", Type::map(Type::String)).describe("Labels on the autoscaler object."))
-            .attribute(Attribute::optional("annotations", Type::map(Type::String)).describe("Annotations on the autoscaler object."))
+            .attribute(Attribute::optional("labels", Type::map(Type::String)).describe("Labels on the autoscaler object.").validate(
+                string_map_check(
+                    "label keys as Kubernetes takes them ([prefix/]name) and values of up to 63 letters, digits, - _ .",
+                    usize::MAX,
+                    qualified_name_problem,
+                    label_value_problem,
+                ),
+            ))
+            .attribute(
+                Attribute::optional("annotations", Type::map(Type::String)).describe("Annotations on the autoscaler object.").validate(
+                    string_map_check(
+                        "annotation keys as Kubernetes takes them ([prefix/]name)",
+                        usize::MAX,
+                        qualified_name_problem,
+                        annotation_value_problem,
+                    ),
+                ),
+            )
             .attribute(
                 Attribute::optional("force_conflicts", Type::Bool)
                     .describe(
@@ -486,8 +505,9 @@ impl Resource for ScalingProfile {
                     Block::new("The workload to scale.")
                         .attribute(
                             Attribute::optional_computed("kind", Type::String)
-                                .describe("Kind of the workload.")
-                                .default(Value::from("Deployment")),
+                                .describe("Kind of the workload, e.g. `Deployment` or `StatefulSet`.")
+                                .default(Value::from("Deployment"))
+                                .validate(string_check("a Kubernetes kind", kind_problem)),
                         )
                         .attribute(
                             Attribute::required("name", Type::String)
@@ -496,8 +516,9 @@ impl Resource for ScalingProfile {
                         )
                         .attribute(
                             Attribute::optional_computed("api_version", Type::String)
-                                .describe("API version of the workload.")
-                                .default(Value::from("apps/v1")),
+                                .describe("API version of the workload (`group/version`).")
+                                .default(Value::from("apps/v1"))
+                                .validate(string_check("an API version", api_version_problem)),
                         ),
                 )
                 .items(1, 1),
@@ -589,6 +610,15 @@ impl Resource for ScalingProfile {
                         AttributePath::of("schedule").index(i).attr("name"),
                         "Duplicate schedule name",
                         format!("{name:?} names two schedule blocks."),
+                    );
+                }
+            }
+            if let (Some(start), Some(end)) = (c.attr("start").as_str(), c.attr("end").as_str()) {
+                if start.split_whitespace().eq(end.split_whitespace()) {
+                    diags.error_at(
+                        AttributePath::of("schedule").index(i).attr("end"),
+                        "Schedule ends when it starts",
+                        format!("start and end are both {start:?}; KEDA refuses a cron window that ends when it starts."),
                     );
                 }
             }
