@@ -181,14 +181,6 @@ log "ready in $(( (t1 - t0) / 1000000 )) ms: $SERVER (etcd pid $ETCD_PID, kube-a
 
 # KEDA's ScaledObject CRD (no operator: the provider only manages the objects).
 if [ "${KUBE_WITH_KEDA:-0}" = 1 ]; then
-  kcurl() { curl -fsS --max-time 10 --cacert "$PKI/ca.crt" -H "Authorization: Bearer $TOKEN" "$@"; }
-  kcurl -X POST -H 'Content-Type: application/yaml' --data-binary @"$ROOT/testdata/keda-scaledobject-crd.yaml" \
-    "$SERVER/apis/apiextensions.k8s.io/v1/customresourcedefinitions" >/dev/null || fail "installing KEDA's CRD failed"
-  for _ in $(seq 1 100); do
-    kcurl "$SERVER/apis/keda.sh/v1alpha1" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  kcurl "$SERVER/apis/keda.sh/v1alpha1" >/dev/null || fail "keda.sh/v1alpha1 is not served after installing the CRD"
-  log "installed KEDA's ScaledObject CRD (keda.sh/v1alpha1)"
+  "$SCRIPT_DIR/kube-keda.sh" "$DIR" || fail "installing KEDA's CRD failed"
 fi
 echo "$DIR/kubeconfig"

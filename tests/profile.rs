@@ -689,3 +689,31 @@ fn fields_another_manager_declares_are_never_taken_silently() {
     assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["minReplicas"], 2);
     ws.destroy();
 }
+
+#[test]
+fn what_the_controllers_report_wrong_shows_in_the_plan() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("health");
+    let ws = workspace(cluster);
+    let queue = "  queue {\n    address   = \"redis:6379\"\n    list_name = \"jobs\"\n  }\n";
+    ws.write(&format!("{}\n{}", named("health", "email-sender", queue), named("health", "api-gateway", "").replace("\"p\"", "\"q\"")));
+    ws.init();
+    ws.apply();
+    assert!(!ws.plan().flat().contains("is not scaling"), "nothing reported, nothing said");
+
+    // No operator runs here: the test plays KEDA's operator and the HPA controller.
+    let keda_status = json!({"conditions": [
+        {"type": "Ready", "status": "False", "reason": "ScaledObjectCheckFailed", "message": "error parsing redis metadata: no address given"},
+        {"type": "Active", "status": "Unknown", "reason": "UnknownState", "message": "ScaledObject check failed"}]});
+    cluster.set_status(KEDA.0, KEDA.1, "health", "email-sender", keda_status);
+    let hpa_status = json!({"currentReplicas": 0, "desiredReplicas": 0, "conditions": [
+        {"type": "AbleToScale", "status": "False", "reason": "FailedGetScale", "lastTransitionTime": "2026-11-30T08:00:00Z",
+         "message": "the HPA controller was unable to get the target's current scale: deployments/scale.apps \"api-gateway\" not found"}]});
+    cluster.set_status(HPA.0, HPA.1, "health", "api-gateway", hpa_status);
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "a report is not drift:\n{}", plan.all());
+    let flat = plan.flat();
+    assert!(flat.contains("ScaledObject health/email-sender is not scaling: Ready is False (ScaledObjectCheckFailed)"), "{}", plan.all());
+    assert!(flat.contains("AbleToScale is False (FailedGetScale)") && flat.contains("not found"), "{}", plan.all());
+    ws.destroy();
+}

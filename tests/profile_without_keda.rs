@@ -45,3 +45,34 @@ fn removing_kedas_crd_removes_its_objects_from_state_and_plan_says_keda_is_missi
     assert_eq!(ws.plan().code, 0);
     ws.destroy();
 }
+
+#[test]
+fn keda_installed_earlier_in_the_same_apply_is_found() {
+    let cluster = KubeCluster::start(false);
+    let null = scaling_testkit::tool("terraform-provider-null_v2.1.2_x4");
+    let mirror = scaling_testkit::Mirror::new(&[
+        ("skillancer/scaling", "0.1.0", std::path::Path::new(env!("CARGO_BIN_EXE_terraform-provider-scaling"))),
+        ("hashicorp/null", "2.1.2", &null),
+    ]);
+    let mut ws = Workspace::new(&mirror, None);
+    ws.use_kubeconfig(&cluster.kubeconfig());
+    // An HPA applied at once makes the provider discover the cluster before KEDA arrives (as a
+    // Helm release would install it); the worker waits for it.
+    let install = scaling_testkit::repo_root().join("scripts/kube-keda.sh");
+    ws.write(&format!(
+        "resource \"null_resource\" \"keda\" {{\n  provisioner \"local-exec\" {{\n    command = \"sleep 3 && {} {}\"\n  }}\n}}\n\n\
+         resource \"scaling_profile\" \"api\" {{\n  namespace = \"default\"\n  name = \"api-gateway\"\n  min_replicas = 2\n  max_replicas = 20\n  \
+         target {{\n    name = \"api-gateway\"\n  }}\n}}\n\n{}",
+        install.display(),
+        cluster.path().display(),
+        worker(&format!("{QUEUE}  depends_on = [null_resource.keda]\n"))
+    ));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "a warning, not an error, while KEDA may still come:\n{}", plan.all());
+    assert!(plan.flat().contains("Warning: KEDA is not installed"), "{}", plan.all());
+    ws.apply();
+    assert!(cluster.get("keda.sh/v1alpha1", "ScaledObject", "default", "job-processor").is_some());
+    assert_eq!(ws.plan().code, 0);
+    ws.destroy();
+}

@@ -39,7 +39,8 @@ pub struct KubeSettings {
     pub context: Option<String>,
 }
 
-/// What the cluster serves, found once per provider process.
+/// What the cluster serves: found on first use, and again when something a configuration
+/// needs is missing (a CRD installed earlier in the same apply).
 #[derive(Clone, Debug)]
 pub struct KubeApis {
     /// The API server's URL, for messages that must say where a request went.
@@ -54,7 +55,9 @@ pub struct Clients {
     aws: tokio::sync::OnceCell<Result<SdkConfig, String>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
-    kube: tokio::sync::OnceCell<(kube::Client, KubeApis)>,
+    kube: tokio::sync::OnceCell<(kube::Client, String)>,
+    /// Held across a discovery, so concurrent first uses share one.
+    kube_apis: tokio::sync::Mutex<Option<KubeApis>>,
     rds: OnceLock<aws_sdk_rds::Client>,
     rds_instances: OnceLock<Batcher<DbInstance>>,
 }
@@ -67,6 +70,7 @@ impl Clients {
             endpoints,
             kube_settings,
             kube: tokio::sync::OnceCell::new(),
+            kube_apis: tokio::sync::Mutex::new(None),
             rds: OnceLock::new(),
             rds_instances: OnceLock::new(),
         }
@@ -79,8 +83,21 @@ impl Clients {
 
     /// The Kubernetes client and what the cluster serves, set up on first use. A failure is
     /// not kept: the next call tries again (the API server may have been starting).
-    pub async fn kube(&self) -> Result<&(kube::Client, KubeApis), String> {
-        self.kube.get_or_try_init(|| connect_kube(&self.kube_settings)).await
+    pub async fn kube(&self) -> Result<(&kube::Client, KubeApis), String> {
+        self.kube_discovered(|_| true).await
+    }
+
+    /// Like `kube`, but discovers again unless what is known already satisfies `enough`. Several
+    /// resources that find the same thing missing share one new discovery.
+    pub async fn kube_discovered(&self, enough: impl Fn(&KubeApis) -> bool) -> Result<(&kube::Client, KubeApis), String> {
+        let (client, server) = self.kube.get_or_try_init(|| connect_kube(&self.kube_settings)).await?;
+        let mut known = self.kube_apis.lock().await;
+        if let Some(apis) = known.as_ref().filter(|apis| enough(apis)) {
+            return Ok((client, apis.clone()));
+        }
+        let apis = discover(client, server).await?;
+        *known = Some(apis.clone());
+        Ok((client, apis))
     }
 
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, String> {
@@ -160,7 +177,7 @@ async fn describe_rds_instances(client: aws_sdk_rds::Client, ids: Vec<String>) -
     Ok(found)
 }
 
-async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis), String> {
+async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, String), String> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
     let config_path = settings.config_path.as_deref().map(expand_home);
@@ -174,14 +191,18 @@ async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis
     };
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| format!("Kubernetes client: {e}"))?;
-    let groups =
-        client.list_api_groups().await.map_err(|e| crate::kube_error::describe("listing the cluster's API groups", &e, &server))?;
+    Ok((client, server))
+}
+
+/// Which autoscaling APIs the cluster serves now.
+async fn discover(client: &kube::Client, server: &str) -> Result<KubeApis, String> {
+    let groups = client.list_api_groups().await.map_err(|e| crate::kube_error::describe("listing the cluster's API groups", &e, server))?;
     let versions = |group: &str| -> Vec<String> {
         groups.groups.iter().filter(|g| g.name == group).flat_map(|g| g.versions.iter().map(|v| v.version.clone())).collect()
     };
     let hpa = versions("autoscaling");
     let apis = KubeApis {
-        server,
+        server: server.to_string(),
         hpa_version: if hpa.iter().any(|v| v == "v2") {
             Some("v2")
         } else if hpa.iter().any(|v| v == "v2beta2") {
@@ -192,7 +213,7 @@ async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, KubeApis
         keda: versions("keda.sh").iter().any(|v| v == "v1alpha1"),
     };
     tracing::debug!(hpa_version = apis.hpa_version.unwrap_or("none"), keda = apis.keda, "discovered the cluster's autoscaling APIs");
-    Ok((client, apis))
+    Ok(apis)
 }
 
 /// `~/x` means `$HOME/x`, as it does for kubectl.

@@ -106,6 +106,17 @@ impl KubeCluster {
         });
     }
 
+    /// Sets the status subresource, as the controller that owns the object would.
+    pub fn set_status(&self, api_version: &str, kind: &str, namespace: &str, name: &str, status: serde_json::Value) {
+        let resource = api_resource(api_version, kind);
+        let (namespace, name) = (namespace.to_string(), name.to_string());
+        self.with_client(|client| async move {
+            let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            let patch = serde_json::json!({ "status": status });
+            api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("status update");
+        });
+    }
+
     pub fn delete(&self, api_version: &str, kind: &str, namespace: &str, name: &str) {
         let resource = api_resource(api_version, kind);
         let (namespace, name) = (namespace.to_string(), name.to_string());

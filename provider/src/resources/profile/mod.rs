@@ -19,6 +19,7 @@ use scaling_schema::validator::{int_between, one_of, string_check, string_map_ch
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
 
+use crate::clients::KubeApis;
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
     Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
@@ -98,9 +99,16 @@ impl ScalingProfile {
         Api::namespaced_with(client.clone(), namespace, &resource)
     }
 
+    /// What the cluster serves for `kind`, discovering again when it looks missing: KEDA may
+    /// have been installed earlier in this same apply (a Helm release, say).
+    async fn apis_for(ctx: &Context, kind: &str) -> Result<KubeApis, String> {
+        let (_, apis) = ctx.clients.kube_discovered(|apis| serves_kind(apis, kind)).await?;
+        Ok(apis)
+    }
+
     /// The API version this profile is stored under: KEDA's, or the HPA version the cluster serves.
     async fn api_version_for(ctx: &Context, keda: bool) -> Result<String, String> {
-        let (_, apis) = ctx.clients.kube().await?;
+        let apis = Self::apis_for(ctx, if keda { KEDA_KIND } else { HPA_KIND }).await?;
         if keda {
             if !apis.keda {
                 return Err(keda_missing());
@@ -126,8 +134,7 @@ impl ScalingProfile {
     /// Whether the cluster serves `kind` now. A kind it no longer serves (KEDA's CRD removed)
     /// took every object of that kind with it.
     async fn serves(ctx: &Context, kind: &str) -> Result<bool, String> {
-        let (_, apis) = ctx.clients.kube().await?;
-        Ok(if kind == KEDA_KIND { apis.keda } else { apis.hpa_version.is_some() })
+        Ok(serves_kind(&Self::apis_for(ctx, kind).await?, kind))
     }
 
     async fn get(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
@@ -397,6 +404,14 @@ impl ScalingProfile {
     }
 }
 
+fn serves_kind(apis: &KubeApis, kind: &str) -> bool {
+    if kind == KEDA_KIND {
+        apis.keda
+    } else {
+        apis.hpa_version.is_some()
+    }
+}
+
 fn keda_missing() -> String {
     "KEDA's ScaledObject CRD (scaledobjects.keda.sh, keda.sh/v1alpha1) is not installed in this cluster. \
      queue and schedule blocks need KEDA; install it, or remove those blocks to use a HorizontalPodAutoscaler."
@@ -663,7 +678,7 @@ impl Resource for ScalingProfile {
             resp.planned.set_attr("kind", Value::from(kind));
             if keda {
                 if let Some(ctx) = ctx {
-                    if let Ok((_, apis)) = ctx.clients.kube().await {
+                    if let Ok(apis) = Self::apis_for(ctx, KEDA_KIND).await {
                         if !apis.keda {
                             // A warning, not an error: KEDA may be installed earlier in this
                             // same apply (a Helm release, say). Apply fails clearly if not.
@@ -746,6 +761,14 @@ impl Resource for ScalingProfile {
                 let mut new_state = Profile::from_object(&obj).to_state(prior, &kind, &api_version, uid);
                 keep_settings(&mut new_state, state);
                 resp.state = new_state;
+                if let Some(problem) = model::not_ready(&kind, &obj) {
+                    let controller = if kind == KEDA_KIND { "KEDA's operator" } else { "The HPA controller" };
+                    // The object in the summary: Terraform folds warnings that share one.
+                    resp.diagnostics.warning(
+                        format!("{kind} {namespace}/{name} is not scaling"),
+                        format!("{controller} reports that {kind} {namespace}/{name} is not scaling: {problem}"),
+                    );
+                }
             }
             Ok(None) => {
                 tracing::info!(namespace, name, "autoscaler no longer exists; removing it from state");

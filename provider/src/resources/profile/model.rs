@@ -219,6 +219,28 @@ fn metric_name(m: &Json) -> String {
     type_and_name(kind, name)
 }
 
+/// What the object's controller last reported wrong with it, if anything: KEDA's `Ready`
+/// condition, or an HPA's `AbleToScale` / `ScalingActive` (except `ScalingDisabled`, which is
+/// a target scaled to zero on purpose). Reported by the operator, never by the API server, so
+/// absent where none runs.
+pub fn not_ready(kind: &str, obj: &Json) -> Option<String> {
+    let watched: &[&str] = if kind == KEDA_KIND { &["Ready"] } else { &["AbleToScale", "ScalingActive"] };
+    let failing: Vec<String> = obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .filter(|c| watched.contains(&c["type"].as_str().unwrap_or_default()) && c["status"] == "False" && c["reason"] != "ScalingDisabled")
+        .map(|c| {
+            let (kind, reason, message) = (
+                c["type"].as_str().unwrap_or_default(),
+                c["reason"].as_str().unwrap_or_default(),
+                c["message"].as_str().unwrap_or_default(),
+            );
+            format!("{kind} is False ({reason}): {message}")
+        })
+        .collect();
+    (!failing.is_empty()).then(|| failing.join("; "))
+}
+
 /// A JSON merge patch deleting every object or list that `before` has and `after` lacks (at any
 /// depth), or None when there is none.
 pub fn removed_objects(before: &Json, after: &Json) -> Option<Json> {
