@@ -56,6 +56,12 @@ fn not_empty(value: &str) -> Result<(), String> {
 
 #[async_trait]
 impl Provider for ScalingProvider {
+    type Clients = Clients;
+
+    fn name(&self) -> &'static str {
+        "scaling"
+    }
+
     fn schema(&self) -> Schema {
         Schema {
             version: 0,

@@ -15,6 +15,6 @@ pub mod server;
 use std::sync::Arc;
 
 /// The provider with every resource registered.
-pub fn provider_server() -> Arc<framework::ProviderServer> {
-    Arc::new(framework::ProviderServer::new(Box::new(config::ScalingProvider), resources::all()))
+pub fn provider_server() -> Arc<framework::ProviderServer<config::ScalingProvider>> {
+    Arc::new(framework::ProviderServer::new(config::ScalingProvider, resources::all()))
 }

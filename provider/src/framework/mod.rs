@@ -16,26 +16,35 @@ use scaling_schema::{AttributePath, Diagnostics, Schema, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use plan::reconcile_with_plan;
-pub use server::{ImportedResource, PlanResult, ProviderServer};
+pub use server::{unknown_resource, ImportedResource, PlanResult, ProviderServer};
 pub use timeouts::Timeouts;
 
-use crate::clients::Clients;
-
-/// What every resource operation may use: the configured clients and the stop signal that
+/// What every resource operation may use: what the provider's configuration produced (its
+/// API clients, of a type the framework does not know) and the stop signal that
 /// `StopProvider` fires, which waits must honour.
-#[derive(Clone)]
-pub struct Context {
-    pub clients: Arc<Clients>,
+pub struct Context<C> {
+    pub clients: Arc<C>,
     pub stop: CancellationToken,
+}
+
+impl<C> Clone for Context<C> {
+    fn clone(&self) -> Self {
+        Context { clients: self.clients.clone(), stop: self.stop.clone() }
+    }
 }
 
 /// The provider itself: its configuration schema and how configuration becomes clients.
 #[async_trait]
-pub trait Provider: Send + Sync {
+pub trait Provider: Send + Sync + 'static {
+    /// What configuring produces and every resource operation receives (plugin-framework's
+    /// ProviderData), opaque to the framework.
+    type Clients: Send + Sync + 'static;
+    /// The name users know the provider by, for messages the framework writes.
+    fn name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     /// Checks that need no I/O; `config` may hold unknowns.
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Clients>;
+    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Clients>;
 }
 
 pub struct PlanRequest<'a> {
@@ -101,8 +110,9 @@ pub struct DeleteResponse {
     pub diagnostics: Diagnostics,
 }
 
+/// One resource type, served with the clients `C` its provider configures.
 #[async_trait]
-pub trait Resource: Send + Sync {
+pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> Schema;
     /// Defaults for the `timeouts` block, when the schema has one.
@@ -114,11 +124,11 @@ pub trait Resource: Send + Sync {
     /// Runs after defaults, computed unknowns and attribute plan modifiers. `ctx` is None while
     /// the provider is not configured yet (its configuration may depend on other resources),
     /// so checks that need an API must be skipped then.
-    async fn modify_plan(&self, _ctx: Option<&Context>, _req: &PlanRequest<'_>, _resp: &mut PlanResponse) {}
-    async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse);
-    async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse);
-    async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse);
-    async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse);
+    async fn modify_plan(&self, _ctx: Option<&Context<C>>, _req: &PlanRequest<'_>, _resp: &mut PlanResponse) {}
+    async fn create(&self, ctx: &Context<C>, req: CreateRequest<'_>, resp: &mut CreateResponse);
+    async fn read(&self, ctx: &Context<C>, req: ReadRequest<'_>, resp: &mut ReadResponse);
+    async fn update(&self, ctx: &Context<C>, req: UpdateRequest<'_>, resp: &mut UpdateResponse);
+    async fn delete(&self, ctx: &Context<C>, req: DeleteRequest<'_>, resp: &mut DeleteResponse);
     /// The partial state an import ID stands for; `read` completes it. The ID format belongs in
     /// the resource's documentation.
     fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value>;

@@ -11,31 +11,29 @@ use super::{
     Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
     Resource, Timeouts, UpdateRequest, UpdateResponse,
 };
-use crate::clients::Clients;
-
-struct Registered {
-    resource: Box<dyn Resource>,
+struct Registered<C: Send + Sync + 'static> {
+    resource: Box<dyn Resource<C>>,
     schema: Schema,
     ty: Type,
     timeouts: Timeouts,
 }
 
 /// What `ConfigureProvider` left behind.
-enum Configuration {
+enum Configuration<C> {
     NotYet,
     /// Some settings come from resources not created yet (Terraform sends them unknown during
     /// plan): no API may be reached, since the fallbacks (AWS_REGION, the current kube context)
     /// could name another region or cluster.
     Unknown,
-    Ready(Arc<Clients>),
+    Ready(Arc<C>),
 }
 
-pub struct ProviderServer {
-    provider: Box<dyn Provider>,
+pub struct ProviderServer<P: Provider> {
+    provider: P,
     provider_schema: Schema,
     provider_type: Type,
-    resources: BTreeMap<&'static str, Registered>,
-    configuration: RwLock<Configuration>,
+    resources: BTreeMap<&'static str, Registered<P::Clients>>,
+    configuration: RwLock<Configuration<P::Clients>>,
     stop: CancellationToken,
 }
 
@@ -50,8 +48,14 @@ pub struct ImportedResource {
     pub state: Value,
 }
 
-impl ProviderServer {
-    pub fn new(provider: Box<dyn Provider>, resources: Vec<Box<dyn Resource>>) -> ProviderServer {
+pub fn unknown_resource(type_name: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error("Unknown resource type", format!("This provider has no resource type {type_name:?}."));
+    d
+}
+
+impl<P: Provider> ProviderServer<P> {
+    pub fn new(provider: P, resources: Vec<Box<dyn Resource<P::Clients>>>) -> ProviderServer<P> {
         let provider_schema = provider.schema();
         let provider_type = provider_schema.block.value_type();
         let resources = resources
@@ -90,28 +94,27 @@ impl ProviderServer {
         self.resources.get(type_name).map(|r| &r.ty)
     }
 
-    pub fn unknown_resource(type_name: &str) -> Diagnostics {
-        let mut d = Diagnostics::new();
-        d.error("Unknown resource type", format!("This provider has no resource type {type_name:?}."));
-        d
+    fn registered(&self, type_name: &str) -> Result<&Registered<P::Clients>, Diagnostics> {
+        self.resources.get(type_name).ok_or_else(|| unknown_resource(type_name))
     }
 
-    fn registered(&self, type_name: &str) -> Result<&Registered, Diagnostics> {
-        self.resources.get(type_name).ok_or_else(|| Self::unknown_resource(type_name))
-    }
-
-    fn context(&self) -> Result<Context, Diagnostics> {
+    fn context(&self) -> Result<Context<P::Clients>, Diagnostics> {
+        let name = self.provider.name();
         let (summary, detail) = match self.configuration.read().as_deref() {
             Ok(Configuration::Ready(clients)) => return Ok(Context { clients: clients.clone(), stop: self.stop.clone() }),
             Ok(Configuration::Unknown) => (
                 "Provider configuration not known yet",
-                "Some settings of the scaling provider come from values known only after apply, so no API can be \
-                 reached yet. Apply the resources they come from first (terraform apply -target=...).",
+                format!(
+                    "Some settings of the {name} provider come from values known only after apply, so no API can be \
+                     reached yet. Apply the resources they come from first (terraform apply -target=...)."
+                ),
             ),
             _ => (
                 "Provider not configured",
-                "The scaling provider was asked to reach an API before Terraform configured it. \
-                 This is a bug in Terraform or the provider; please report it.",
+                format!(
+                    "The {name} provider was asked to reach an API before Terraform configured it. \
+                     This is a bug in Terraform or the provider; please report it."
+                ),
             ),
         };
         let mut d = Diagnostics::new();
@@ -318,11 +321,30 @@ mod tests {
         CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, ReadRequest, ReadResponse, UpdateRequest, UpdateResponse,
     };
 
+    /// A provider that is not this one, whose configuration produces only the region it was
+    /// given: the framework serves any provider's clients.
+    struct TestProvider;
+
+    #[async_trait]
+    impl Provider for TestProvider {
+        type Clients = String;
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn schema(&self) -> Schema {
+            Schema { version: 0, block: Block::new("test").attribute(Attribute::optional("region", Type::String)) }
+        }
+        fn validate(&self, _: &Value, _: &mut Diagnostics) {}
+        async fn configure(&self, config: &Value, _: &mut Diagnostics) -> Option<String> {
+            Some(config.attr("region").as_str().unwrap_or_default().to_string())
+        }
+    }
+
     /// A resource whose object exists as soon as create starts and never becomes ready.
     struct NeverReady;
 
     #[async_trait]
-    impl Resource for NeverReady {
+    impl Resource<String> for NeverReady {
         fn type_name(&self) -> &'static str {
             "test_never_ready"
         }
@@ -334,7 +356,7 @@ mod tests {
                     .attribute(Attribute::required("name", Type::String)),
             }
         }
-        async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+        async fn create(&self, ctx: &Context<String>, req: CreateRequest<'_>, resp: &mut CreateResponse) {
             let mut state = req.planned.clone();
             state.set_attr("id", Value::from("made-1"));
             resp.state = state;
@@ -346,12 +368,12 @@ mod tests {
                 resp.diagnostics.error("Not ready", e.to_string());
             }
         }
-        async fn read(&self, _: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        async fn read(&self, ctx: &Context<String>, req: ReadRequest<'_>, resp: &mut ReadResponse) {
             resp.state = req.state.clone();
-            resp.state.set_attr("id", Value::from("refreshed"));
+            resp.state.set_attr("id", Value::from(format!("refreshed in {}", ctx.clients)));
         }
-        async fn update(&self, _: &Context, _: UpdateRequest<'_>, _: &mut UpdateResponse) {}
-        async fn delete(&self, _: &Context, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
+        async fn update(&self, _: &Context<String>, _: UpdateRequest<'_>, _: &mut UpdateResponse) {}
+        async fn delete(&self, _: &Context<String>, _: DeleteRequest<'_>, _: &mut DeleteResponse) {}
         fn import_state(&self, _: &str, _: &mut Diagnostics) -> Option<Value> {
             None
         }
@@ -359,7 +381,7 @@ mod tests {
 
     #[tokio::test]
     async fn stop_provider_ends_a_waiting_apply_and_keeps_what_exists() {
-        let server = Arc::new(ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]));
+        let server = Arc::new(ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]));
         let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
         assert!(!configured.has_errors(), "{configured:?}");
         let planned = Value::object([("id", Value::Unknown), ("name", Value::from("x"))]);
@@ -377,7 +399,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_provider_settings_keep_the_prior_state_and_reach_no_api() {
-        let server = ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]);
+        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]);
         let configured = server.configure_provider(&Value::object([("region", Value::Unknown)])).await;
         assert!(!configured.has_errors(), "{configured:?}");
         let state = Value::object([("id", Value::from("made-1")), ("name", Value::from("x"))]);
@@ -391,12 +413,12 @@ mod tests {
         let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
         assert!(!configured.has_errors(), "{configured:?}");
         let (read, _) = server.read_resource("test_never_ready", &state).await;
-        assert_eq!(read.attr("id").as_str(), Some("refreshed"));
+        assert_eq!(read.attr("id").as_str(), Some("refreshed in us-east-1"));
     }
 
     #[tokio::test]
     async fn resources_are_refused_before_configuration() {
-        let server = ProviderServer::new(Box::new(crate::config::ScalingProvider), vec![Box::new(NeverReady)]);
+        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]);
         let (_, diags) = server.read_resource("test_never_ready", &Value::object([("name", Value::from("x"))])).await;
         assert!(diags.iter().any(|d| d.summary == "Provider not configured"));
     }

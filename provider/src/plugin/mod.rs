@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::framework::ProviderServer;
+use crate::framework::{Provider, ProviderServer};
 use crate::proto::plugin::grpc_broker_server::GrpcBrokerServer;
 use crate::proto::plugin::grpc_controller_server::GrpcControllerServer;
 use crate::proto::plugin::grpc_stdio_server::GrpcStdioServer;
@@ -25,7 +25,7 @@ use crate::server::Proto6Server;
 use handshake::{HandshakeEnv, HandshakeError};
 
 /// Runs the provider as Terraform's plugin until Terraform shuts it down.
-pub fn serve(provider: Arc<ProviderServer>) -> ExitCode {
+pub fn serve<P: Provider>(provider: Arc<ProviderServer<P>>) -> ExitCode {
     logging::init();
     // Both rustls backends are compiled in; HTTPS clients built without an explicit one
     // (the Kubernetes and AWS clients) use this, the same as the plugin's own TLS.
@@ -60,7 +60,7 @@ pub fn serve(provider: Arc<ProviderServer>) -> ExitCode {
     }
 }
 
-async fn run(env: HandshakeEnv, provider: Arc<ProviderServer>) -> Result<(), Box<dyn std::error::Error>> {
+async fn run<P: Provider>(env: HandshakeEnv, provider: Arc<ProviderServer<P>>) -> Result<(), Box<dyn std::error::Error>> {
     let identity = tls::ServerIdentity::generate()?;
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(identity.server_config(env.client_cert_der)?));
     let listener = handshake::bind_loopback(env.port_range).await?;

@@ -3,8 +3,12 @@
 pub mod profile;
 pub mod read_replica;
 
+use crate::clients::Clients;
 use crate::framework::Resource;
 
-pub fn all() -> Vec<Box<dyn Resource>> {
+/// What this provider's resource operations receive: its API clients and the stop signal.
+pub type Context = crate::framework::Context<Clients>;
+
+pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
     vec![Box::new(profile::ScalingProfile), Box::new(read_replica::ReadReplica)]
 }

@@ -14,11 +14,13 @@ use aws_sdk_rds::types::{DbInstance, Tag};
 use scaling_schema::validator::{string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
+use super::Context;
 use crate::aws_error;
+use crate::clients::Clients;
 use crate::framework::wait::{Acceptor, WaitError, Waiter};
 use crate::framework::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
-    Timeouts, UpdateRequest, UpdateResponse,
+    CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
+    UpdateRequest, UpdateResponse,
 };
 
 pub struct ReadReplica;
@@ -327,7 +329,7 @@ fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
 }
 
 #[async_trait]
-impl Resource for ReadReplica {
+impl Resource<Clients> for ReadReplica {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -8,22 +8,22 @@ use std::sync::Arc;
 use scaling_schema::{Diagnostics, Value};
 use tonic::{Request, Response, Status};
 
-use crate::framework::ProviderServer;
+use crate::framework::{unknown_resource, Provider as FrameworkProvider, ProviderServer};
 use crate::proto::tfplugin6 as pb;
 use pb::provider_server::Provider;
 
-pub struct Proto6Server {
-    inner: Arc<ProviderServer>,
+pub struct Proto6Server<P: FrameworkProvider> {
+    inner: Arc<ProviderServer<P>>,
 }
 
-impl Proto6Server {
-    pub fn new(inner: Arc<ProviderServer>) -> Proto6Server {
+impl<P: FrameworkProvider> Proto6Server<P> {
+    pub fn new(inner: Arc<ProviderServer<P>>) -> Proto6Server<P> {
         Proto6Server { inner }
     }
 }
 
 /// The whole GetProviderSchema answer.
-fn provider_schema_response(server: &ProviderServer) -> pb::get_provider_schema::Response {
+fn provider_schema_response<P: FrameworkProvider>(server: &ProviderServer<P>) -> pb::get_provider_schema::Response {
     pb::get_provider_schema::Response {
         provider: Some(convert::schema(server.provider_schema())),
         resource_schemas: server.resource_schemas().map(|(name, s)| (name.to_string(), convert::schema(s))).collect(),
@@ -40,7 +40,7 @@ fn no_data_sources(type_name: &str) -> Vec<pb::Diagnostic> {
 }
 
 #[tonic::async_trait]
-impl Provider for Proto6Server {
+impl<P: FrameworkProvider> Provider for Proto6Server<P> {
     async fn get_provider_schema(
         &self,
         _: Request<pb::get_provider_schema::Request>,
@@ -66,7 +66,7 @@ impl Provider for Proto6Server {
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name) else {
-            let d = ProviderServer::unknown_resource(&req.type_name);
+            let d = unknown_resource(&req.type_name);
             return Ok(Response::new(pb::validate_resource_config::Response { diagnostics: convert::diagnostics(d) }));
         };
         let mut diags = Diagnostics::new();
@@ -90,7 +90,7 @@ impl Provider for Proto6Server {
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
-            let d = ProviderServer::unknown_resource(&req.type_name);
+            let d = unknown_resource(&req.type_name);
             return Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: convert::diagnostics(d) }));
         };
         let raw = req.raw_state.unwrap_or_default();
@@ -128,7 +128,7 @@ impl Provider for Proto6Server {
     async fn read_resource(&self, request: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
-            let d = ProviderServer::unknown_resource(&req.type_name);
+            let d = unknown_resource(&req.type_name);
             return Ok(Response::new(pb::read_resource::Response {
                 new_state: req.current_state,
                 diagnostics: convert::diagnostics(d),
@@ -155,7 +155,7 @@ impl Provider for Proto6Server {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
-            let d = ProviderServer::unknown_resource(&req.type_name);
+            let d = unknown_resource(&req.type_name);
             return Ok(Response::new(pb::plan_resource_change::Response {
                 planned_state: None,
                 requires_replace: Vec::new(),
@@ -192,7 +192,7 @@ impl Provider for Proto6Server {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = request.into_inner();
         let Some(ty) = self.inner.resource_type(&req.type_name).cloned() else {
-            let d = ProviderServer::unknown_resource(&req.type_name);
+            let d = unknown_resource(&req.type_name);
             return Ok(Response::new(pb::apply_resource_change::Response {
                 new_state: req.prior_state,
                 private: req.planned_private,

@@ -19,11 +19,12 @@ use scaling_schema::validator::{int_between, one_of, string_check, string_map_ch
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
 
-use crate::clients::KubeApis;
+use super::Context;
+use crate::clients::{Clients, KubeApis};
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource,
-    Timeouts, UpdateRequest, UpdateResponse,
+    CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
+    UpdateRequest, UpdateResponse,
 };
 use crate::kube_error;
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
@@ -430,7 +431,7 @@ fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
 }
 
 #[async_trait]
-impl Resource for ScalingProfile {
+impl Resource<Clients> for ScalingProfile {
     fn type_name(&self) -> &'static str {
         TYPE_NAME
     }

@@ -98,19 +98,15 @@ pub fn without_create_entry(entries: &[ManagedFieldsEntry], manager: &str) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::core::{Status, StatusCause, StatusDetails};
+    use kube::core::Status;
 
+    /// A 409 as the API server writes it.
     fn refused(messages: &[(&str, &str)]) -> kube::Error {
-        let causes = messages
-            .iter()
-            .map(|(m, f)| StatusCause { reason: "FieldManagerConflict".into(), message: m.to_string(), field: f.to_string() })
-            .collect();
-        kube::Error::Api(Box::new(Status {
-            code: 409,
-            reason: "Conflict".into(),
-            details: Some(StatusDetails { causes, ..StatusDetails::default() }),
-            ..Status::default()
-        }))
+        let causes: Vec<_> =
+            messages.iter().map(|(m, f)| serde_json::json!({"reason": "FieldManagerConflict", "message": m, "field": f})).collect();
+        let body = serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409,
+            "message": format!("Apply failed with {} conflicts", causes.len()), "details": {"causes": causes}});
+        kube::Error::Api(Box::new(serde_json::from_value(body).unwrap()))
     }
 
     #[test]
