@@ -1,35 +1,172 @@
-//! Turning AWS SDK errors into messages a Terraform user can act on. Emulators and proxies
-//! sometimes answer with bodies that are not AWS XML at all (an HTML 500 page, say), so the
-//! message falls back to the HTTP status and the start of the body.
+//! AWS failures, classified once where they happen so that callers branch on what went wrong
+//! (gone, throttled, refused, unreachable) instead of on message text, and so that every
+//! diagnostic names the call and AWS's error code. Emulators and proxies sometimes answer
+//! with bodies that are not AWS XML at all (an HTML 500 page, say), so the message then falls
+//! back to the HTTP status and the start of the body.
 
 use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 use crate::error_chain::chain;
 
-pub fn describe<E>(operation: &str, err: &SdkError<E, HttpResponse>) -> String
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let raw = service.raw();
-            match (e.code(), e.message()) {
-                (Some(code), Some(msg)) => format!("{operation}: {code}: {msg}"),
-                (Some(code), None) => format!("{operation}: {code}"),
-                _ => {
-                    let body = raw.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-                    let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-                    format!("{operation}: HTTP {} with a response that is not an AWS error: {snippet}", raw.status().as_u16())
+/// What kind of failure a call met.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The object named does not exist (DBInstanceNotFound and the like).
+    NotFound,
+    /// AWS asked us to slow down, after the SDK's own retries.
+    Throttled,
+    /// The credentials are wrong, expired, or lack a permission.
+    AccessDenied,
+    /// The request itself was refused as invalid; retrying cannot help.
+    Invalid,
+    /// No answer: the endpoint could not be reached or the call timed out.
+    Unreachable,
+    /// AWS failed on its side (5xx) or answered something unrecognised.
+    Other,
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{operation}: {detail}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub code: Option<String>,
+    pub kind: Kind,
+    detail: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let (code, kind, detail) = match err {
+            SdkError::ServiceError(service) => {
+                let e = service.err();
+                let status = service.raw().status().as_u16();
+                match e.code() {
+                    Some(code) => {
+                        let kind = classify(code, status);
+                        let detail = match e.message() {
+                            Some(msg) => format!("{code}: {msg}{}", hint(kind, operation)),
+                            None => format!("{code}{}", hint(kind, operation)),
+                        };
+                        (Some(code.to_string()), kind, detail)
+                    }
+                    None => {
+                        let body = service.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+                        let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
+                        (None, Kind::Other, format!("HTTP {status} with a response that is not an AWS error: {snippet}"))
+                    }
                 }
             }
+            SdkError::TimeoutError(_) => (None, Kind::Unreachable, "the request timed out".to_string()),
+            SdkError::DispatchFailure(e) => match e.as_connector_error() {
+                Some(c) => (None, Kind::Unreachable, format!("could not reach the endpoint: {}", chain(c))),
+                None => (None, Kind::Unreachable, "could not reach the endpoint".to_string()),
+            },
+            other => (None, Kind::Other, chain(other)),
+        };
+        AwsError { operation, code, kind, detail }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.kind == Kind::NotFound
+    }
+
+    /// Worth asking again later in a wait: the object may still be fine.
+    pub fn is_transient(&self) -> bool {
+        matches!(self.kind, Kind::Throttled | Kind::Unreachable)
+    }
+}
+
+/// The kind an AWS error code (and HTTP status) stands for, per the RDS and common AWS error
+/// references.
+fn classify(code: &str, status: u16) -> Kind {
+    const THROTTLED: &[&str] =
+        &["Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"];
+    const DENIED: &[&str] = &[
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "InvalidClientTokenId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "UnrecognizedClientException",
+        "AuthFailure",
+    ];
+    if THROTTLED.contains(&code) {
+        Kind::Throttled
+    } else if DENIED.contains(&code) {
+        Kind::AccessDenied
+    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
+        Kind::NotFound
+    } else if status >= 500 {
+        Kind::Other
+    } else {
+        Kind::Invalid
+    }
+}
+
+/// What to check, where the code alone does not say it.
+fn hint(kind: Kind, operation: &str) -> String {
+    match kind {
+        Kind::Throttled => {
+            " (still throttled after the SDK's retries: raise max_retries, or run terraform with a lower -parallelism)".into()
         }
-        SdkError::TimeoutError(_) => format!("{operation}: the request timed out"),
-        SdkError::DispatchFailure(e) => match e.as_connector_error() {
-            Some(c) => format!("{operation}: could not reach the endpoint: {}", chain(c)),
-            None => format!("{operation}: could not reach the endpoint"),
-        },
-        other => format!("{operation}: {}", chain(other)),
+        Kind::AccessDenied => format!(" (check the credentials, and that they allow rds:{operation})"),
+        _ => String::new(),
+    }
+}
+
+/// An AWS failure or a provider configuration that cannot reach AWS at all (no region, a
+/// profile without credentials).
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Setup(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+impl crate::batch::BatcherGone for ClientError {
+    fn batcher_gone() -> ClientError {
+        ClientError::Setup("the look-up batcher has stopped".into())
+    }
+}
+
+impl ClientError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ClientError::Aws(e) if e.is_transient())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified_once() {
+        assert_eq!(classify("DBInstanceNotFound", 404), Kind::NotFound);
+        assert_eq!(classify("DBInstanceNotFoundFault", 404), Kind::NotFound);
+        assert_eq!(classify("Throttling", 400), Kind::Throttled);
+        assert_eq!(classify("AccessDenied", 403), Kind::AccessDenied);
+        assert_eq!(classify("InvalidParameterCombination", 400), Kind::Invalid);
+        assert_eq!(classify("InternalFailure", 500), Kind::Other);
+    }
+
+    #[test]
+    fn the_message_names_the_call_and_the_code() {
+        let e = AwsError {
+            operation: "ModifyDBInstance",
+            code: Some("AccessDenied".into()),
+            kind: Kind::AccessDenied,
+            detail: format!("AccessDenied: not allowed{}", hint(Kind::AccessDenied, "ModifyDBInstance")),
+        };
+        let text = e.to_string();
+        assert!(text.starts_with("ModifyDBInstance: AccessDenied: not allowed"), "{text}");
+        assert!(text.contains("rds:ModifyDBInstance"), "{text}");
+        assert!(!e.is_transient());
     }
 }

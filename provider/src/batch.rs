@@ -9,21 +9,32 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-type Reply<V> = oneshot::Sender<Result<Option<V>, String>>;
+type Reply<V, E> = oneshot::Sender<Result<Option<V>, E>>;
 
-pub struct Batcher<V> {
-    jobs: mpsc::UnboundedSender<(String, Reply<V>)>,
+/// Raised when the batcher's task is gone, which only a shut-down runtime causes.
+pub trait BatcherGone {
+    fn batcher_gone() -> Self;
 }
 
-impl<V: Clone + Send + 'static> Batcher<V> {
+impl BatcherGone for String {
+    fn batcher_gone() -> String {
+        "the look-up batcher has stopped".to_string()
+    }
+}
+
+pub struct Batcher<V, E> {
+    jobs: mpsc::UnboundedSender<(String, Reply<V, E>)>,
+}
+
+impl<V: Clone + Send + 'static, E: BatcherGone + Clone + Send + 'static> Batcher<V, E> {
     /// `fetch` gets up to `max_batch` distinct keys and returns what exists; keys it leaves out
     /// read as absent. Requests arriving within `window` of each other share a call.
-    pub fn new<F, Fut>(max_batch: usize, window: Duration, fetch: F) -> Batcher<V>
+    pub fn new<F, Fut>(max_batch: usize, window: Duration, fetch: F) -> Batcher<V, E>
     where
         F: Fn(Vec<String>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<HashMap<String, V>, String>> + Send + 'static,
+        Fut: Future<Output = Result<HashMap<String, V>, E>> + Send + 'static,
     {
-        let (jobs, mut rx) = mpsc::unbounded_channel::<(String, Reply<V>)>();
+        let (jobs, mut rx) = mpsc::unbounded_channel::<(String, Reply<V, E>)>();
         let fetch = Arc::new(fetch);
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -54,10 +65,10 @@ impl<V: Clone + Send + 'static> Batcher<V> {
         Batcher { jobs }
     }
 
-    pub async fn get(&self, key: &str) -> Result<Option<V>, String> {
+    pub async fn get(&self, key: &str) -> Result<Option<V>, E> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send((key.to_string(), reply)).map_err(|_| "the look-up batcher has stopped".to_string())?;
-        answer.await.map_err(|_| "the look-up was dropped".to_string())?
+        self.jobs.send((key.to_string(), reply)).map_err(|_| E::batcher_gone())?;
+        answer.await.map_err(|_| E::batcher_gone())?
     }
 }
 
@@ -72,7 +83,7 @@ mod tests {
         let counter = calls.clone();
         let batcher = Arc::new(Batcher::new(100, Duration::from_millis(20), move |keys: Vec<String>| {
             counter.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(keys.into_iter().filter(|k| k != "missing").map(|k| (k.clone(), k.len())).collect()) }
+            async move { Ok::<_, String>(keys.into_iter().filter(|k| k != "missing").map(|k| (k.clone(), k.len())).collect()) }
         }));
         let gets = ["a", "bb", "ccc", "missing", "a"].map(|k| {
             let b = batcher.clone();
@@ -92,7 +103,7 @@ mod tests {
         let counter = calls.clone();
         let batcher = Arc::new(Batcher::new(2, Duration::from_millis(20), move |keys: Vec<String>| {
             counter.fetch_add(1, Ordering::SeqCst);
-            async move { Ok(keys.into_iter().map(|k| (k, ())).collect()) }
+            async move { Ok::<_, String>(keys.into_iter().map(|k| (k, ())).collect()) }
         }));
         let gets: Vec<_> = (0..5)
             .map(|i| {
@@ -108,7 +119,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_reach_every_waiter() {
-        let batcher = Batcher::<()>::new(10, Duration::from_millis(5), |_| async { Err("throttled".to_string()) });
+        let batcher = Batcher::<(), String>::new(10, Duration::from_millis(5), |_| async { Err("throttled".to_string()) });
         assert_eq!(batcher.get("x").await, Err("throttled".to_string()));
     }
 }

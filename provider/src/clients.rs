@@ -3,15 +3,13 @@
 //! first use. So start-up, schema requests and configuration touch no SDK, and a workspace
 //! with only Kubernetes resources needs no AWS settings at all.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Duration;
 
-use aws_sdk_rds::types::{DbInstance, Filter};
+use aws_sdk_rds::types::DbInstance;
 use aws_types::SdkConfig;
 
-use crate::aws_error;
-use crate::batch::Batcher;
+use crate::aws_error::ClientError;
+use crate::rds::InstanceLookup;
 
 /// Endpoint overrides for emulators and VPC endpoints. The ElastiCache and CloudFront ones are
 /// accepted already so configurations stay valid when those resources arrive.
@@ -52,14 +50,14 @@ pub struct KubeApis {
 
 pub struct Clients {
     aws_settings: AwsSettings,
-    aws: tokio::sync::OnceCell<Result<SdkConfig, String>>,
+    aws: tokio::sync::OnceCell<Result<SdkConfig, ClientError>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
     kube: tokio::sync::OnceCell<(kube::Client, String)>,
     /// Held across a discovery, so concurrent first uses share one.
     kube_apis: tokio::sync::Mutex<Option<KubeApis>>,
     rds: OnceLock<aws_sdk_rds::Client>,
-    rds_instances: OnceLock<Batcher<DbInstance>>,
+    rds_instances: OnceLock<InstanceLookup>,
 }
 
 impl Clients {
@@ -77,7 +75,7 @@ impl Clients {
     }
 
     /// The AWS configuration, loaded on first use; an error says what is missing.
-    pub async fn aws(&self) -> Result<&SdkConfig, String> {
+    pub async fn aws(&self) -> Result<&SdkConfig, ClientError> {
         self.aws.get_or_init(|| load_aws(&self.aws_settings)).await.as_ref().map_err(Clone::clone)
     }
 
@@ -100,7 +98,7 @@ impl Clients {
         Ok((client, apis))
     }
 
-    pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, String> {
+    pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.rds.get_or_init(|| {
             let mut conf = aws_sdk_rds::config::Builder::from(aws);
@@ -111,21 +109,15 @@ impl Clients {
         }))
     }
 
-    /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups are
-    /// answered by one DescribeDBInstances call filtered on all their identifiers.
-    pub async fn rds_instance(&self, id: &str) -> Result<Option<DbInstance>, String> {
+    /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups share
+    /// one filtered DescribeDBInstances call.
+    pub async fn rds_instance(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
         let client = self.rds().await?;
-        self.rds_instances
-            .get_or_init(|| {
-                let client = client.clone();
-                Batcher::new(RDS_FILTER_LIMIT, Duration::from_millis(5), move |ids| describe_rds_instances(client.clone(), ids))
-            })
-            .get(id)
-            .await
+        self.rds_instances.get_or_init(|| InstanceLookup::new(client.clone())).get(id).await
     }
 }
 
-async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, String> {
+async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, ClientError> {
     use aws_config::retry::RetryConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts));
@@ -140,10 +132,10 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, String> {
         // profile, even a misspelt one, would be ignored whenever AWS_ACCESS_KEY_ID is set.
         let credentials = ProfileFileCredentialsProvider::builder().profile_name(profile).build();
         if let Err(e) = credentials.provide_credentials().await {
-            return Err(format!(
+            return Err(ClientError::Setup(format!(
                 "AWS profile {profile:?} (from the provider block) gives no credentials: {}",
                 crate::error_chain::chain(&e)
-            ));
+            )));
         }
         loader = loader.credentials_provider(credentials);
     }
@@ -153,28 +145,11 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, String> {
             tracing::debug!(region = region.as_ref(), "AWS configuration loaded");
             Ok(aws)
         }
-        None => Err("No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the \
-                     selected profile."
-            .to_string()),
+        None => Err(ClientError::Setup(
+            "No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the selected profile."
+                .to_string(),
+        )),
     }
-}
-
-/// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
-const RDS_FILTER_LIMIT: usize = 100;
-
-async fn describe_rds_instances(client: aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, DbInstance>, String> {
-    let filter = Filter::builder().name("db-instance-id").set_values(Some(ids)).build();
-    let mut pages = client.describe_db_instances().filters(filter).into_paginator().send();
-    let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| aws_error::describe("DescribeDBInstances", &e))?;
-        for instance in page.db_instances.unwrap_or_default() {
-            if let Some(id) = instance.db_instance_identifier.clone() {
-                found.insert(id, instance);
-            }
-        }
-    }
-    Ok(found)
 }
 
 async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, String), String> {

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use scaling_schema::validator::{int_between, string_check};
 use scaling_schema::{Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 
+use crate::aws_names::region_problem;
 use crate::clients::{AwsSettings, Clients, Endpoints, KubeSettings};
 use crate::framework::Provider;
 
@@ -27,21 +28,6 @@ fn endpoint_url_problem(url: &str) -> Result<(), String> {
         return Err("has no host".into());
     }
     Ok(())
-}
-
-/// AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
-pub fn region_problem(region: &str) -> Result<(), String> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1].parse::<u8>().is_ok();
-    if ok {
-        Ok(())
-    } else {
-        Err("is not an AWS region name such as \"us-east-1\"".into())
-    }
 }
 
 /// An empty setting is a mistake (an unset variable, say), never a way to ask for the default:
@@ -142,16 +128,6 @@ fn aws_settings(config: &Value) -> AwsSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn region_names() {
-        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-4", "cn-north-1"] {
-            assert!(region_problem(ok).is_ok(), "{ok}");
-        }
-        for bad in ["us-east", "US-EAST-1", "useast1", "us--1", "", "us-east-one"] {
-            assert!(region_problem(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn max_retries_counts_retries_not_attempts() {

@@ -1,6 +1,7 @@
 //! terraform-provider-scaling: the scaling runbook as Terraform resources.
 
 pub mod aws_error;
+pub mod aws_names;
 pub mod batch;
 pub mod clients;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod framework;
 pub mod kube_error;
 pub mod plugin;
 pub mod proto;
+pub mod rds;
 pub mod resources;
 pub mod server;
 

@@ -256,6 +256,11 @@ impl Value {
         }
     }
 
+    /// A string attribute the schema requires, or "" while it is null or unknown.
+    pub fn str_attr(&self, name: &str) -> &str {
+        self.attr(name).as_str().unwrap_or_default()
+    }
+
     /// Sets an attribute; a null value becomes an empty object first.
     pub fn set_attr(&mut self, name: &str, value: Value) {
         if !matches!(self, Value::Object(_)) {

@@ -15,7 +15,7 @@ use scaling_schema::validator::{string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
 use super::Context;
-use crate::aws_error;
+use crate::aws_error::{AwsError, ClientError};
 use crate::clients::Clients;
 use crate::framework::wait::{Acceptor, WaitError, Waiter};
 use crate::framework::{
@@ -63,7 +63,7 @@ pub fn source_problem(source: &str) -> Result<(), String> {
     if parts.len() != 7 || !parts[1].starts_with("aws") || parts[2] != "rds" || parts[5] != "db" {
         return Err(shape.into());
     }
-    crate::config::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
+    crate::aws_names::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
     if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{shape} (the account ID must be 12 digits)"));
     }
@@ -132,7 +132,7 @@ pub fn instance_class_problem(class: &str) -> Result<(), String> {
 /// Availability zones: a region name followed by a letter, e.g. `us-east-1a`.
 fn availability_zone_problem(az: &str) -> Result<(), String> {
     let (region, zone) = az.split_at(az.len().saturating_sub(1));
-    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::config::region_problem(region).is_ok() {
+    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::aws_names::region_problem(region).is_ok() {
         Ok(())
     } else {
         Err("is not an availability zone such as \"us-east-1a\"".into())
@@ -168,13 +168,14 @@ impl ReadReplica {
         id: &str,
         max_wait: Duration,
         done: impl Fn(&DbInstance) -> bool,
-    ) -> Result<DbInstance, WaitError<String>> {
+    ) -> Result<DbInstance, WaitError<ClientError>> {
         waiter(max_wait)
             .wait(&format!("DB instance {id} to become available"), &ctx.stop, || async {
-                Ok(match ctx.clients.rds_instance(id).await? {
+                Ok(match Self::look_up_in_wait(ctx, id).await? {
+                    Err(why) => Acceptor::Retry(why),
                     // Just after a create call the instance may not be listed yet.
-                    None => Acceptor::Retry("not listed yet".into()),
-                    Some(i) => {
+                    Ok(None) => Acceptor::Retry("not listed yet".into()),
+                    Ok(Some(i)) => {
                         let status = i.db_instance_status().unwrap_or("unknown").to_string();
                         if FAILED_STATUSES.contains(&status.as_str()) {
                             Acceptor::Failure(format!("status {status}"))
@@ -189,15 +190,26 @@ impl ReadReplica {
             .await
     }
 
-    async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<String>> {
+    async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<ClientError>> {
         waiter(max_wait)
             .wait(&format!("DB instance {id} to be deleted"), &ctx.stop, || async {
-                Ok(match ctx.clients.rds_instance(id).await? {
-                    None => Acceptor::Success(()),
-                    Some(i) => Acceptor::Retry(i.db_instance_status().unwrap_or("unknown").to_string()),
+                Ok(match Self::look_up_in_wait(ctx, id).await? {
+                    Err(why) => Acceptor::Retry(why),
+                    Ok(None) => Acceptor::Success(()),
+                    Ok(Some(i)) => Acceptor::Retry(i.db_instance_status().unwrap_or("unknown").to_string()),
                 })
             })
             .await
+    }
+
+    /// A look-up during a wait. Throttling or a dropped connection says nothing about the
+    /// instance, so the wait goes on (Err inside: why this poll learned nothing) rather than
+    /// failing a 40-minute create over one unlucky call.
+    async fn look_up_in_wait(ctx: &Context, id: &str) -> Result<Result<Option<DbInstance>, String>, ClientError> {
+        match ctx.clients.rds_instance(id).await {
+            Err(e) if e.is_transient() => Ok(Err(e.to_string())),
+            other => other.map(Ok),
+        }
     }
 
     /// State from what RDS reports, keeping what only the configuration knows (apply
@@ -249,7 +261,10 @@ impl ReadReplica {
         match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) => Self::state_from(&i, fallback),
             Ok(None) => Value::Null,
-            Err(_) => fallback.clone(),
+            Err(e) => {
+                tracing::warn!(identifier = id, error = %e, "could not read the instance after a failure; keeping the last known state");
+                fallback.clone()
+            }
         }
     }
 
@@ -265,12 +280,13 @@ impl ReadReplica {
     async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
         ctx.clients
             .rds()
-            .await?
+            .await
+            .map_err(|e| e.to_string())?
             .promote_read_replica()
             .db_instance_identifier(id)
             .send()
             .await
-            .map_err(|e| aws_error::describe("PromoteReadReplica", &e))?;
+            .map_err(|e| AwsError::from_sdk("PromoteReadReplica", &e).to_string())?;
         // RDS restarts the instance and drops its source; status is what tells us it is done.
         Self::wait_available(ctx, id, max_wait, |_| true).await.map_err(|e| e.to_string())
     }
@@ -310,7 +326,7 @@ async fn rds_client<'a>(ctx: &'a Context, diags: &mut Diagnostics) -> Option<&'a
     match ctx.clients.rds().await {
         Ok(rds) => Some(rds),
         Err(e) => {
-            diags.error("AWS is not configured", e);
+            diags.error("AWS is not configured", e.to_string());
             None
         }
     }
@@ -322,10 +338,6 @@ fn tags_of(v: &Value) -> BTreeMap<String, String> {
 
 fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.attr(name).as_str().unwrap_or_default()
 }
 
 #[async_trait]
@@ -415,7 +427,7 @@ impl Resource<Clients> for ReadReplica {
         // plan time, rather than for every configuration.
         if let Some(ctx) = ctx {
             if let Err(e) = ctx.clients.aws().await {
-                resp.diagnostics.error("AWS is not configured", e);
+                resp.diagnostics.error("AWS is not configured", e.to_string());
             }
         }
         let prior = req.prior;
@@ -438,7 +450,7 @@ impl Resource<Clients> for ReadReplica {
                 format!(
                     "{} is already a standalone instance (promote = true), and RDS cannot turn it back into a replica. \
                      Set promote = true, or replace the resource (terraform apply -replace=...) to create a new replica.",
-                    str_attr(prior, "identifier")
+                    prior.str_attr("identifier")
                 ),
             );
         }
@@ -446,7 +458,7 @@ impl Resource<Clients> for ReadReplica {
         if let (Some(old), Some(new)) =
             (prior.attr("source_db_instance_identifier").as_str(), resp.planned.attr("source_db_instance_identifier").as_str())
         {
-            if same_source(old, new, str_attr(prior, "arn")) {
+            if same_source(old, new, prior.str_attr("arn")) {
                 // The same source respelled (identifier <-> ARN): an in-place change of state only.
                 resp.requires_replace.retain(|p| *p != source);
             }
@@ -465,8 +477,8 @@ impl Resource<Clients> for ReadReplica {
                     format!(
                         "apply_immediately = false: RDS will change {} from {} to {} in its next maintenance window, not now. \
                          Until then pending_instance_class shows the change.",
-                        str_attr(prior, "identifier"),
-                        str_attr(prior, "instance_class"),
+                        prior.str_attr("identifier"),
+                        prior.str_attr("instance_class"),
                         new_class.as_str().unwrap_or("?")
                     ),
                 );
@@ -476,7 +488,7 @@ impl Resource<Clients> for ReadReplica {
                     "The replica restarts to change class",
                     format!(
                         "{} will be unavailable for reads for several minutes while it moves to {}. Route reads elsewhere first.",
-                        str_attr(prior, "identifier"),
+                        prior.str_attr("identifier"),
                         new_class.as_str().unwrap_or("?")
                     ),
                 );
@@ -488,7 +500,7 @@ impl Resource<Clients> for ReadReplica {
                 "Promotion is permanent",
                 format!(
                     "{} will stop replicating and become a standalone, writable instance; it restarts during promotion.",
-                    str_attr(prior, "identifier")
+                    prior.str_attr("identifier")
                 ),
             );
         }
@@ -496,13 +508,13 @@ impl Resource<Clients> for ReadReplica {
 
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
         let planned = req.planned;
-        let id = str_attr(planned, "identifier");
+        let id = planned.str_attr("identifier");
         let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let mut call = rds
             .create_db_instance_read_replica()
             .db_instance_identifier(id)
-            .source_db_instance_identifier(str_attr(planned, "source_db_instance_identifier"))
-            .db_instance_class(str_attr(planned, "instance_class"))
+            .source_db_instance_identifier(planned.str_attr("source_db_instance_identifier"))
+            .db_instance_class(planned.str_attr("instance_class"))
             .set_tags(Some(to_tags(&tags_of(planned))).filter(|t| !t.is_empty()));
         if let Some(az) = planned.attr("availability_zone").as_str() {
             call = call.availability_zone(az);
@@ -510,7 +522,8 @@ impl Resource<Clients> for ReadReplica {
         let created = match call.send().await {
             Ok(out) => out.db_instance,
             Err(e) => {
-                resp.diagnostics.error("Could not create the read replica", aws_error::describe("CreateDBInstanceReadReplica", &e));
+                resp.diagnostics
+                    .error("Could not create the read replica", AwsError::from_sdk("CreateDBInstanceReadReplica", &e).to_string());
                 return;
             }
         };
@@ -543,7 +556,7 @@ impl Resource<Clients> for ReadReplica {
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
-        let id = str_attr(req.state, "identifier");
+        let id = req.state.str_attr("identifier");
         match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) if is_import(req.state) => match import_problem(&i, req.state) {
                 Some((summary, detail)) => resp.diagnostics.error(summary, detail),
@@ -554,24 +567,25 @@ impl Resource<Clients> for ReadReplica {
                 tracing::info!(identifier = id, "read replica no longer exists; removing it from state");
                 resp.state = Value::Null;
             }
-            Err(e) => resp.diagnostics.error("Could not read the read replica", e),
+            Err(e) => resp.diagnostics.error("Could not read the read replica", e.to_string()),
         }
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
         let (prior, planned) = (req.prior, req.planned);
-        let id = str_attr(prior, "identifier").to_string();
+        let id = prior.str_attr("identifier").to_string();
         let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
-        let target_class = str_attr(planned, "instance_class");
+        let target_class = planned.str_attr("instance_class");
         if prior.attr("instance_class") != planned.attr("instance_class") {
             let now = planned.attr("apply_immediately").as_bool() != Some(false);
             if let Err(e) =
                 rds.modify_db_instance().db_instance_identifier(&id).db_instance_class(target_class).apply_immediately(now).send().await
             {
-                resp.diagnostics.error("Could not change the replica's instance class", aws_error::describe("ModifyDBInstance", &e));
+                resp.diagnostics
+                    .error("Could not change the replica's instance class", AwsError::from_sdk("ModifyDBInstance", &e).to_string());
                 resp.state = Self::current_state(ctx, &id, prior).await;
                 return;
             }
@@ -590,20 +604,20 @@ impl Resource<Clients> for ReadReplica {
 
         let (old_tags, new_tags) = (tags_of(prior), tags_of(planned));
         if old_tags != new_tags {
-            let arn = str_attr(prior, "arn");
+            let arn = prior.str_attr("arn");
             let removed: Vec<String> = old_tags.keys().filter(|k| !new_tags.contains_key(*k)).cloned().collect();
             let changed: BTreeMap<String, String> =
                 new_tags.iter().filter(|(k, v)| old_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
             if !removed.is_empty() {
                 if let Err(e) = rds.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(removed)).send().await {
-                    resp.diagnostics.error("Could not remove tags", aws_error::describe("RemoveTagsFromResource", &e));
+                    resp.diagnostics.error("Could not remove tags", AwsError::from_sdk("RemoveTagsFromResource", &e).to_string());
                     resp.state = Self::current_state(ctx, &id, prior).await;
                     return;
                 }
             }
             if !changed.is_empty() {
                 if let Err(e) = rds.add_tags_to_resource().resource_name(arn).set_tags(Some(to_tags(&changed))).send().await {
-                    resp.diagnostics.error("Could not add tags", aws_error::describe("AddTagsToResource", &e));
+                    resp.diagnostics.error("Could not add tags", AwsError::from_sdk("AddTagsToResource", &e).to_string());
                     resp.state = Self::current_state(ctx, &id, prior).await;
                     return;
                 }
@@ -625,13 +639,13 @@ impl Resource<Clients> for ReadReplica {
                 resp.state = Value::Null;
             }
             Err(e) => {
-                resp.diagnostics.error("Could not read the replica after updating it", e);
+                resp.diagnostics.error("Could not read the replica after updating it", e.to_string());
             }
         }
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
-        let id = str_attr(req.prior, "identifier");
+        let id = req.prior.str_attr("identifier");
         let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
         let sent =
             rds.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).delete_automated_backups(true).send().await;
@@ -639,7 +653,7 @@ impl Resource<Clients> for ReadReplica {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
             Err(e) => {
-                resp.diagnostics.error("Could not delete the read replica", aws_error::describe("DeleteDBInstance", &e));
+                resp.diagnostics.error("Could not delete the read replica", AwsError::from_sdk("DeleteDBInstance", &e).to_string());
                 return;
             }
         }

@@ -340,7 +340,7 @@ impl ScalingProfile {
             }
         };
         let (declared, by_hand): (Vec<_>, Vec<_>) = found.into_iter().partition(|c| c.declarative);
-        let object = format!("{}/{}", str_attr(planned, "namespace"), str_attr(planned, "name"));
+        let object = format!("{}/{}", planned.str_attr("namespace"), planned.str_attr("name"));
         if !by_hand.is_empty() {
             resp.diagnostics.warning(
                 "Apply takes back fields changed outside Terraform",
@@ -424,10 +424,6 @@ fn keep_settings(state: &mut Value, from: &Value) {
     for name in ["timeouts", "force_conflicts"] {
         state.set_attr(name, from.attr(name).clone());
     }
-}
-
-fn str_attr<'a>(v: &'a Value, name: &str) -> &'a str {
-    v.attr(name).as_str().unwrap_or_default()
 }
 
 #[async_trait]
@@ -708,8 +704,8 @@ impl Resource<Clients> for ScalingProfile {
                     format!(
                         "{}/{}: replicas above {new} are removed as soon as this applies, whatever scale_down says. \
                          To scale down gradually, lower the load first and let scale_down policies work.",
-                        str_attr(prior, "namespace"),
-                        str_attr(prior, "name")
+                        prior.str_attr("namespace"),
+                        prior.str_attr("name")
                     ),
                 );
             }
@@ -724,7 +720,7 @@ impl Resource<Clients> for ScalingProfile {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let state = req.state;
-        let (namespace, name) = (str_attr(state, "namespace"), str_attr(state, "name"));
+        let (namespace, name) = (state.str_attr("namespace"), state.str_attr("name"));
         if let Some(kind) = state.attr("kind").as_str() {
             match Self::serves(ctx, kind).await {
                 Ok(true) => {}
@@ -788,13 +784,13 @@ impl Resource<Clients> for ScalingProfile {
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let p = req.prior;
-        let (namespace, name) = (str_attr(p, "namespace"), str_attr(p, "name"));
-        let kind = str_attr(p, "kind");
+        let (namespace, name) = (p.str_attr("namespace"), p.str_attr("name"));
+        let kind = p.str_attr("kind");
         // With its kind gone from the cluster, the object went too: nothing is left to delete.
         if let Ok(false) = Self::serves(ctx, kind).await {
             return;
         }
-        let removed = match Self::current_api_version(ctx, kind, str_attr(p, "api_version")).await {
+        let removed = match Self::current_api_version(ctx, kind, p.str_attr("api_version")).await {
             Ok(api_version) => Self::remove(ctx, namespace, name, kind, &api_version, req.timeout).await,
             Err(e) => Err(e),
         };

@@ -69,10 +69,6 @@ pub struct Profile {
     pub unmanaged_metrics: Vec<String>,
 }
 
-fn s(v: &Value, name: &str) -> String {
-    v.attr(name).as_str().unwrap_or_default().to_string()
-}
-
 fn n(v: &Value, name: &str) -> i64 {
     v.attr(name).as_i64().unwrap_or_default()
 }
@@ -114,7 +110,7 @@ impl Behavior {
                 .attr("policy")
                 .elements()
                 .iter()
-                .map(|p| Policy { kind: s(p, "type"), value: n(p, "value"), period_seconds: n(p, "period_seconds") })
+                .map(|p| Policy { kind: p.str_attr("type").into(), value: n(p, "value"), period_seconds: n(p, "period_seconds") })
                 .collect(),
         })
     }
@@ -274,9 +270,13 @@ impl Profile {
     pub fn from_value(v: &Value) -> Profile {
         let t = v.attr("target");
         Profile {
-            namespace: s(v, "namespace"),
-            name: s(v, "name"),
-            target: Target { kind: s(t, "kind"), name: s(t, "name"), api_version: s(t, "api_version") },
+            namespace: v.str_attr("namespace").into(),
+            name: v.str_attr("name").into(),
+            target: Target {
+                kind: t.str_attr("kind").into(),
+                name: t.str_attr("name").into(),
+                api_version: t.str_attr("api_version").into(),
+            },
             min_replicas: n(v, "min_replicas"),
             max_replicas: n(v, "max_replicas"),
             cpu_utilization: opt_n(v, "cpu_utilization"),
@@ -290,9 +290,9 @@ impl Profile {
                 .elements()
                 .iter()
                 .map(|q| Queue {
-                    kind: s(q, "type"),
-                    address: s(q, "address"),
-                    list_name: s(q, "list_name"),
+                    kind: q.str_attr("type").into(),
+                    address: q.str_attr("address").into(),
+                    list_name: q.str_attr("list_name").into(),
                     list_length: n(q, "list_length"),
                 })
                 .collect(),
@@ -301,10 +301,10 @@ impl Profile {
                 .elements()
                 .iter()
                 .map(|c| Schedule {
-                    name: s(c, "name"),
-                    start: s(c, "start"),
-                    end: s(c, "end"),
-                    timezone: s(c, "timezone"),
+                    name: c.str_attr("name").into(),
+                    start: c.str_attr("start").into(),
+                    end: c.str_attr("end").into(),
+                    timezone: c.str_attr("timezone").into(),
                     min_replicas: n(c, "min_replicas"),
                 })
                 .collect(),
