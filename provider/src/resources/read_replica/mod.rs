@@ -14,6 +14,8 @@ use aws_sdk_rds::types::{DbInstance, Tag};
 use scaling_schema::validator::{string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
+mod validate;
+
 use super::Context;
 use crate::aws_error::{AwsError, ClientError};
 use crate::clients::Clients;
@@ -22,53 +24,13 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
+use validate::{
+    availability_zone_problem, identifier_problem, instance_class_problem, source_problem, tag_key_problem, tag_value_problem, MAX_TAGS,
+};
 
 pub struct ReadReplica;
 
 const TYPE_NAME: &str = "scaling_read_replica";
-
-/// RDS DB instance identifiers: 1 to 63 lowercase letters, digits or hyphens; first a letter;
-/// no two hyphens in a row and none at the end.
-pub fn identifier_problem(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 63 {
-        return Err("must be 1 to 63 characters long".into());
-    }
-    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err("must start with a letter".into());
-    }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-        return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
-    }
-    // RDS stores identifiers in lowercase; a mixed-case one would never be found again.
-    if id.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err("must be lowercase (RDS stores identifiers in lowercase)".into());
-    }
-    if id.contains("--") {
-        return Err("must not contain two consecutive hyphens".into());
-    }
-    if id.ends_with('-') {
-        return Err("must not end with a hyphen".into());
-    }
-    Ok(())
-}
-
-/// A source is an identifier in the provider's region, or the ARN of an instance in another
-/// region: `arn:aws:rds:REGION:ACCOUNT:db:IDENTIFIER` (any AWS partition).
-pub fn source_problem(source: &str) -> Result<(), String> {
-    if !source.starts_with("arn:") {
-        return identifier_problem(source);
-    }
-    let parts: Vec<&str> = source.split(':').collect();
-    let shape = "is not an RDS instance ARN of the form arn:aws:rds:REGION:ACCOUNT_ID:db:IDENTIFIER";
-    if parts.len() != 7 || !parts[1].starts_with("aws") || parts[2] != "rds" || parts[5] != "db" {
-        return Err(shape.into());
-    }
-    crate::aws_names::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
-    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("{shape} (the account ID must be 12 digits)"));
-    }
-    identifier_problem(parts[6]).map_err(|why| format!("names instance {:?}, which {why}", parts[6]))
-}
 
 /// Whether two spellings of a source name one instance: equal, or an identifier and the ARN of
 /// that identifier in the replica's own partition, region and account (read from the
@@ -84,59 +46,6 @@ fn same_source(a: &str, b: &str, replica_arn: &str) -> bool {
     };
     let (source, replica): (Vec<&str>, Vec<&str>) = (arn.split(':').collect(), replica_arn.split(':').collect());
     source.len() == 7 && replica.len() == 7 && source[..5] == replica[..5] && source[5] == "db" && source[6] == identifier
-}
-
-/// RDS tag keys: 1 to 128 characters of letters, digits, spaces and `_ . : / = + - @`, not
-/// starting with `aws:` or `rds:` (both reserved).
-fn tag_key_problem(key: &str) -> Result<(), String> {
-    if key.is_empty() || key.chars().count() > 128 {
-        return Err("must be 1 to 128 characters long".into());
-    }
-    tag_text_problem(key)
-}
-
-/// RDS tag values: up to 256 characters, the same characters and reserved prefixes as keys.
-fn tag_value_problem(value: &str) -> Result<(), String> {
-    if value.chars().count() > 256 {
-        return Err("must be at most 256 characters long".into());
-    }
-    tag_text_problem(value)
-}
-
-fn tag_text_problem(text: &str) -> Result<(), String> {
-    if let Some(prefix) = ["aws:", "rds:"].iter().find(|p| text.to_ascii_lowercase().starts_with(*p)) {
-        return Err(format!("starts with {prefix:?}, which AWS reserves"));
-    }
-    match text.chars().find(|c| !(c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(*c))) {
-        Some(c) => Err(format!("contains {c:?}: only letters, digits, spaces and _ . : / = + - @ are allowed")),
-        None => Ok(()),
-    }
-}
-
-/// RDS allows at most 50 tags on a resource.
-const MAX_TAGS: usize = 50;
-
-/// `db.<family>.<size>`, e.g. `db.r6g.xlarge`, `db.t4g.micro`, `db.m5d.24xlarge`.
-pub fn instance_class_problem(class: &str) -> Result<(), String> {
-    let parts: Vec<&str> = class.split('.').collect();
-    let ok = parts.len() == 3
-        && parts[0] == "db"
-        && parts[1..].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err("is not an RDS instance class such as \"db.r6g.xlarge\"".into())
-    }
-}
-
-/// Availability zones: a region name followed by a letter, e.g. `us-east-1a`.
-fn availability_zone_problem(az: &str) -> Result<(), String> {
-    let (region, zone) = az.split_at(az.len().saturating_sub(1));
-    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::aws_names::region_problem(region).is_ok() {
-        Ok(())
-    } else {
-        Err("is not an availability zone such as \"us-east-1a\"".into())
-    }
 }
 
 /// Statuses RDS cannot leave without someone's help: waiting on would only time out.
@@ -686,32 +595,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identifiers() {
-        for ok in ["skillancer-replica-2", "a", "db1", &"a".repeat(63)] {
-            assert!(identifier_problem(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "1db", "-db", "db-", "db--x", "db_x", "db.x", "Replica-2", &"a".repeat(64)] {
-            assert!(identifier_problem(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn sources() {
-        assert!(source_problem("skillancer-production").is_ok());
-        assert!(source_problem("arn:aws:rds:us-west-2:123456789012:db:skillancer-production").is_ok());
-        assert!(source_problem("arn:aws-us-gov:rds:us-gov-west-1:123456789012:db:prod").is_ok());
-        for bad in [
-            "arn:aws:rds:us-west-2:123456789012:cluster:prod",
-            "arn:aws:rds:us-west-2:1234:db:prod",
-            "arn:aws:rds:uswest2:123456789012:db:prod",
-            "arn:aws:rds:us-west-2:123456789012:db:prod--1",
-            "arn:aws:s3:::bucket",
-        ] {
-            assert!(source_problem(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
     fn one_source_spelled_two_ways() {
         let replica = "arn:aws:rds:us-east-1:123456789012:db:replica-1";
         let same = "arn:aws:rds:us-east-1:123456789012:db:prod";
@@ -728,29 +611,5 @@ mod tests {
         }
         assert!(!same_source("prod", same, ""), "without the replica's ARN nothing says where it is");
         assert!(!same_source("prod", "prod-2", replica));
-    }
-
-    #[test]
-    fn tags() {
-        for ok in ["team", "cost-center", "a/b:c=d+e@f_g.h", "Équipe 2", &"k".repeat(128)] {
-            assert!(tag_key_problem(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "aws:team", "RDS:team", "team!", &"k".repeat(129)] {
-            assert!(tag_key_problem(bad).is_err(), "{bad}");
-        }
-        assert!(tag_value_problem("").is_ok());
-        assert!(tag_value_problem(&"v".repeat(257)).is_err());
-        assert!(tag_value_problem("aws:thing").is_err());
-    }
-
-    #[test]
-    fn classes_and_zones() {
-        assert!(instance_class_problem("db.r6g.xlarge").is_ok());
-        assert!(instance_class_problem("db.m5d.24xlarge").is_ok());
-        for bad in ["r6g.xlarge", "db.r6g", "db..large", "DB.R6G.LARGE", "cache.r6g.large"] {
-            assert!(instance_class_problem(bad).is_err(), "{bad}");
-        }
-        assert!(availability_zone_problem("us-east-1a").is_ok());
-        assert!(availability_zone_problem("us-east-1").is_err());
     }
 }
