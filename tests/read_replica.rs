@@ -175,6 +175,50 @@ fn bad_inputs_fail_at_plan_naming_the_attribute_and_create_nothing() {
             ),
             "at most 50",
         ),
+        ("kms_key_id", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  kms_key_id = \"alias/rds\"\n"), "describe-key"),
+        (
+            "vpc_security_group_ids",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  vpc_security_group_ids = [\"sg-123\"]\n"),
+            "security group ID",
+        ),
+        (
+            "vpc_security_group_ids",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  vpc_security_group_ids = []\n"),
+            "at least 1 needed",
+        ),
+        (
+            "multi_az",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  multi_az = true\n  availability_zone = \"us-east-1a\"\n"),
+            "choose their own zones",
+        ),
+        (
+            "db_subnet_group_name",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  db_subnet_group_name = \"Private\"\n"),
+            "lowercase",
+        ),
+        (
+            "parameter_group_name",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  parameter_group_name = \"replica_params\"\n"),
+            "only letters, digits",
+        ),
+        ("storage_type", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  storage_type = \"ssd\"\n"), "gp3"),
+        (
+            "iops",
+            replica("r", "bad-replica", "bad-production", "db.r6g.large", "  storage_type = \"gp2\"\n  iops = 3000\n"),
+            "no provisioned IOPS",
+        ),
+        ("iops", replica("r", "bad-replica", "bad-production", "db.r6g.large", "  storage_type = \"io1\"\n"), "set iops = 1000 or more"),
+        (
+            "storage_throughput",
+            replica(
+                "r",
+                "bad-replica",
+                "bad-production",
+                "db.r6g.large",
+                "  storage_type = \"io1\"\n  iops = 3000\n  storage_throughput = 500\n",
+            ),
+            "only to storage_type \"gp3\"",
+        ),
     ];
     let ws = workspace(moto);
     ws.write(&cases[0].1);
@@ -554,4 +598,96 @@ fn a_named_profile_wins_over_environment_credentials_and_must_exist() {
     assert!(empty.flat().contains("profile") && empty.flat().contains("is empty"), "{}", empty.all());
     ws.write_raw(&with_profile("scaling-ci"));
     ws.destroy();
+}
+
+/// A gp3 source of 500 GiB: past the size from which RDS takes gp3 IOPS and throughput.
+fn gp3_source(moto: &Moto, id: &str) {
+    let id = id.to_string();
+    moto.rds(REGION, |c| async move {
+        let made = c
+            .create_db_instance()
+            .db_instance_identifier(&id)
+            .engine("postgres")
+            .db_instance_class("db.r6g.2xlarge")
+            .allocated_storage(500)
+            .storage_type("gp3")
+            .send()
+            .await;
+        if let Err(e) = made {
+            assert!(e.as_service_error().is_some_and(|s| s.is_db_instance_already_exists_fault()), "{e:?}");
+        }
+    });
+}
+
+#[test]
+fn production_settings_are_set_changed_in_place_and_read_back() {
+    let moto = Moto::shared();
+    gp3_source(moto, "fields-production");
+    moto.create_parameter_group(REGION, "replica-params", "postgres16");
+    moto.create_parameter_group(REGION, "replica-params-2", "postgres16");
+    let default_sg = moto.default_security_group(REGION);
+    let ws = workspace(moto);
+    let config = |extra: &str| replica("r", "fields-replica", "fields-production", "db.r6g.large", extra);
+    let first = format!(
+        "  vpc_security_group_ids = [\"{default_sg}\"]\n  parameter_group_name = \"replica-params\"\n  deletion_protection = true\n  \
+         storage_type = \"gp3\"\n  iops = 12000\n  storage_throughput = 500\n"
+    );
+    ws.write(&config(&first));
+    ws.init();
+    ws.apply();
+    let made = moto.instance(REGION, "fields-replica").expect("replica");
+    assert_eq!(made.db_parameter_groups()[0].db_parameter_group_name(), Some("replica-params"), "set once the replica is up");
+    assert_eq!(made.deletion_protection(), Some(true));
+    assert_eq!(made.multi_az(), Some(false), "sent explicitly: RDS never takes Multi-AZ from the source");
+    assert_eq!((made.storage_type(), made.iops(), made.storage_throughput()), (Some("gp3"), Some(12000), Some(500)));
+    let clean = ws.plan();
+    assert_eq!(clean.code, 0, "{}", clean.all());
+
+    // In place: Multi-AZ, parameter group, IOPS; nothing replaced.
+    ws.write(&config(
+        &first
+            .replace("replica-params\"", "replica-params-2\"")
+            .replace("12000", "15000")
+            .replace("  deletion_protection", "  multi_az = true\n  deletion_protection"),
+    ));
+    let plan = ws.plan();
+    assert!(plan.stdout.contains("Plan: 0 to add, 1 to change, 0 to destroy"), "{}", plan.all());
+    assert!(plan.flat().contains("Storage changes take hours"), "{}", plan.all());
+    ws.apply();
+    let changed = moto.instance(REGION, "fields-replica").unwrap();
+    assert_eq!(changed.multi_az(), Some(true));
+    assert_eq!(changed.iops(), Some(15000));
+    assert_eq!(changed.db_parameter_groups()[0].db_parameter_group_name(), Some("replica-params-2"));
+    assert_eq!(ws.plan().code, 0);
+
+    // Changed out of band: drift shows and is put back.
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier("fields-replica").multi_az(false).apply_immediately(true).send().await.unwrap();
+    });
+    let drift = ws.plan();
+    assert!(drift.flat().contains("~ multi_az = false -> true"), "{}", drift.all());
+    ws.apply();
+
+    // Settings left out of the configuration are kept as they are, not reset.
+    ws.write(&config("  deletion_protection = true\n  multi_az = true\n"));
+    assert_eq!(ws.plan().code, 0, "unset optional settings keep what the replica has");
+
+    // The key and the subnet group replace; deletion protection blocks that, and plain destroy.
+    let kms = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    ws.write(&config(&format!("  deletion_protection = true\n  multi_az = true\n  kms_key_id = \"{kms}\"\n")));
+    let blocked = ws.plan();
+    assert_eq!(blocked.code, 1, "{}", blocked.all());
+    assert!(blocked.flat().contains("Replacement blocked by deletion protection"), "{}", blocked.all());
+    ws.write(&config("  deletion_protection = true\n  multi_az = true\n"));
+    let destroy = ws.tf(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(destroy.code, 1, "{}", destroy.all());
+    assert!(destroy.flat().contains("Set deletion_protection = false and apply, then destroy"), "{}", destroy.all());
+    assert!(moto.instance(REGION, "fields-replica").is_some(), "protection is never turned off unasked");
+    ws.write(&config("  multi_az = true\n"));
+    ws.apply();
+    ws.write(&config(&format!("  multi_az = true\n  kms_key_id = \"{kms}\"\n")));
+    let replace = ws.plan();
+    assert!(replace.flat().contains("kms_key_id") && replace.stdout.contains("must be replaced"), "{}", replace.all());
+    ws.destroy();
+    assert!(moto.instance(REGION, "fields-replica").is_none());
 }

@@ -70,6 +70,28 @@ impl PlanModifier for UseStateForUnknown {
     }
 }
 
+/// An optional setting the remote object has whatever it has when the configuration leaves it
+/// out (inherited from elsewhere, or the service's default): unconfigured, it plans as the
+/// state holds it, null included, so an unrelated change never plans it "known after apply"
+/// (which, with RequiresReplace, would be a replacement). UseStateForUnknown keeps only
+/// non-null values, as plugin-framework's does.
+pub struct KeepWhenUnconfigured;
+
+pub fn keep_when_unconfigured() -> Arc<dyn PlanModifier> {
+    Arc::new(KeepWhenUnconfigured)
+}
+
+impl PlanModifier for KeepWhenUnconfigured {
+    fn description(&self) -> String {
+        "left out, keeps what the object has".into()
+    }
+    fn modify(&self, req: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
+        if req.resource_exists && plan.value.is_unknown() && req.config.is_null() {
+            plan.value = req.prior.clone();
+        }
+    }
+}
+
 /// A computed value the provider knows before apply because apply always sets it so (say, an
 /// empty list of things apply removes). Planning it, rather than "known after apply", lets the
 /// plan show the change.
@@ -85,5 +107,28 @@ impl PlanModifier for PlannedValue {
     }
     fn modify(&self, _: &AttributePlanRequest<'_>, plan: &mut AttributePlan, _: &mut Diagnostics) {
         plan.value = self.0.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(m: &dyn PlanModifier, config: Value, prior: Value, exists: bool) -> Value {
+        let path = AttributePath::of("x");
+        let req = AttributePlanRequest { path: &path, config: &config, prior: &prior, resource_exists: exists };
+        let mut plan = AttributePlan { value: Value::Unknown, requires_replace: false };
+        m.modify(&req, &mut plan, &mut Diagnostics::new());
+        plan.value
+    }
+
+    #[test]
+    fn unconfigured_settings_keep_even_a_null_state() {
+        let keep = KeepWhenUnconfigured;
+        assert_eq!(planned(&keep, Value::Null, Value::Null, true), Value::Null, "null stays null, not unknown");
+        assert_eq!(planned(&keep, Value::Null, Value::from("gp3"), true), Value::from("gp3"));
+        assert!(planned(&keep, Value::Null, Value::Null, false).is_unknown(), "on create RDS decides");
+        assert!(planned(&keep, Value::Unknown, Value::from("gp3"), true).is_unknown(), "configured from an unknown");
+        assert!(planned(&UseStateForUnknown, Value::Null, Value::Null, true).is_unknown(), "UseStateForUnknown keeps only values");
     }
 }

@@ -121,6 +121,9 @@ impl Attribute {
     pub fn use_state_for_unknown(self) -> Attribute {
         self.plan_modifier(plan_modifier::use_state_for_unknown())
     }
+    pub fn keep_when_unconfigured(self) -> Attribute {
+        self.plan_modifier(plan_modifier::keep_when_unconfigured())
+    }
 
     /// The description with the constraints of its validators and its default spelled out,
     /// so the published schema documents them.

@@ -38,6 +38,40 @@ impl Validator for StringCheck {
     }
 }
 
+/// Applies `inner` to every known element of a list or set (plugin-framework's
+/// `ValueStringsAre`), and requires at least `min_items` elements. A set's elements have no
+/// path of their own in Terraform's diagnostics, so they are reported at the set.
+pub struct Each {
+    min_items: usize,
+    inner: Arc<dyn Validator>,
+}
+
+pub fn each(min_items: usize, inner: Arc<dyn Validator>) -> Arc<dyn Validator> {
+    Arc::new(Each { min_items, inner })
+}
+
+impl Validator for Each {
+    fn description(&self) -> String {
+        format!("at least {} of: {}", self.min_items, self.inner.description())
+    }
+    fn validate(&self, value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+        let elements = value.elements();
+        if elements.len() < self.min_items {
+            diags.error_at(
+                path.clone(),
+                format!("Too few {}", last_name(path)),
+                format!("{} given; at least {} needed. Leave the attribute out instead of giving none.", elements.len(), self.min_items),
+            );
+        }
+        for (i, element) in elements.iter().enumerate() {
+            if element.is_known() && !element.is_null() {
+                let at = if matches!(value, Value::List(_)) { path.index(i) } else { path.clone() };
+                self.inner.validate(element, &at, diags);
+            }
+        }
+    }
+}
+
 /// A map of strings: at most `max_entries` entries, each key and value checked by a function
 /// returning why it is wrong; problems are reported at the entry's path.
 pub struct StringMapCheck {

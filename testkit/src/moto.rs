@@ -113,6 +113,53 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// Runs a Python snippet with boto3 (from moto's own environment) against this moto, for
+    /// fixtures in services the tests have no Rust SDK for (EC2 networking). The snippet gets
+    /// `client(service)` and prints what the test needs; its trimmed stdout is returned.
+    pub fn boto3(&self, region: &str, snippet: &str) -> String {
+        let python = tool("moto_server").parent().expect("tools").join("../venv/bin/python");
+        let prelude = format!(
+            "import boto3\ndef client(name):\n    return boto3.client(name, region_name='{region}', endpoint_url='{}', \
+             aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\n",
+            self.endpoint()
+        );
+        let out = Command::new(python).arg("-c").arg(format!("{prelude}{snippet}")).output().expect("run python");
+        assert!(out.status.success(), "boto3 fixture failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The default security group of the region's default VPC.
+    pub fn default_security_group(&self, region: &str) -> String {
+        self.boto3(
+            region,
+            "vpc = client('ec2').describe_vpcs(Filters=[{'Name': 'isDefault', 'Values': ['true']}])['Vpcs'][0]['VpcId']\n\
+             groups = client('ec2').describe_security_groups(Filters=[{'Name': 'vpc-id', 'Values': [vpc]}, {'Name': 'group-name', 'Values': ['default']}])\n\
+             print(groups['SecurityGroups'][0]['GroupId'])",
+        )
+    }
+
+    /// A DB parameter group of `family` (e.g. `postgres16`); one that exists already is fine.
+    pub fn create_parameter_group(&self, region: &str, name: &str, family: &str) {
+        let (name, family) = (name.to_string(), family.to_string());
+        self.rds(region, |c| async move {
+            let made = c
+                .create_db_parameter_group()
+                .db_parameter_group_name(&name)
+                .db_parameter_group_family(family)
+                .description("tests")
+                .send()
+                .await;
+            if let Err(e) = made {
+                assert!(
+                    e.as_service_error().is_some_and(|s| s.is_db_parameter_group_already_exists_fault()),
+                    "parameter group {name}: {e:?}"
+                );
+            }
+        });
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         drop(self.lifeline.take());

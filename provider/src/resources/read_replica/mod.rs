@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Tag};
-use scaling_schema::validator::{string_check, string_map_check};
+use scaling_schema::validator::{each, int_between, one_of, string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
 mod validate;
@@ -25,7 +25,8 @@ use crate::framework::{
     UpdateRequest, UpdateResponse,
 };
 use validate::{
-    availability_zone_problem, identifier_problem, instance_class_problem, source_problem, tag_key_problem, tag_value_problem, MAX_TAGS,
+    availability_zone_problem, identifier_problem, instance_class_problem, kms_key_arn_problem, parameter_group_problem,
+    security_group_problem, source_problem, subnet_group_problem, tag_key_problem, tag_value_problem, MAX_TAGS, STORAGE_TYPES,
 };
 
 pub struct ReadReplica;
@@ -62,6 +63,10 @@ const FAILED_STATUSES: &[&str] = &[
     "storage-full",
 ];
 
+/// Statuses in which the instance serves and its last modification is in place. After a
+/// storage change RDS reports `storage-optimization` for hours while the instance works.
+const USABLE_STATUSES: &[&str] = &["available", "storage-optimization"];
+
 fn waiter(max_wait: Duration) -> Waiter {
     Waiter::new(max_wait).with_delays(Duration::from_secs(2), Duration::from_secs(30))
 }
@@ -88,7 +93,7 @@ impl ReadReplica {
                         let status = i.db_instance_status().unwrap_or("unknown").to_string();
                         if FAILED_STATUSES.contains(&status.as_str()) {
                             Acceptor::Failure(format!("status {status}"))
-                        } else if status == "available" && done(&i) {
+                        } else if USABLE_STATUSES.contains(&status.as_str()) && done(&i) {
                             Acceptor::Success(i)
                         } else {
                             Acceptor::Retry(status)
@@ -135,10 +140,13 @@ impl ReadReplica {
             // Promoted: RDS forgets the source; the state remembers where it came from.
             (None, _) => prior_source.clone(),
         };
-        let pending_class = instance.pending_modified_values().and_then(|p| p.db_instance_class());
-        // A class change waiting for the maintenance window is what the instance will be; the
-        // pending attribute says it is not there yet.
+        let pending = instance.pending_modified_values();
+        let pending_class = pending.and_then(|p| p.db_instance_class());
+        // A change waiting for the maintenance window is what the instance will be (so it plans
+        // no diff again); pending_instance_class says the class is not there yet.
         let class = pending_class.or(instance.db_instance_class());
+        let security_groups: Vec<Value> =
+            instance.vpc_security_groups().iter().filter_map(|g| g.vpc_security_group_id()).map(Value::from).collect();
         let tags: BTreeMap<String, String> =
             instance.tag_list().iter().filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string()))).collect();
         let endpoint = instance.endpoint();
@@ -161,6 +169,18 @@ impl ReadReplica {
             ("engine_version", Value::opt_string(instance.engine_version())),
             ("resource_id", Value::opt_string(instance.dbi_resource_id())),
             ("pending_instance_class", Value::opt_string(pending_class)),
+            ("kms_key_id", Value::opt_string(instance.kms_key_id())),
+            ("db_subnet_group_name", Value::opt_string(instance.db_subnet_group().and_then(|g| g.db_subnet_group_name()))),
+            ("vpc_security_group_ids", Value::Set(security_groups)),
+            ("multi_az", Value::Bool(pending.and_then(|p| p.multi_az()).or(instance.multi_az()).unwrap_or(false))),
+            ("parameter_group_name", Value::opt_string(instance.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()))),
+            ("deletion_protection", Value::Bool(instance.deletion_protection().unwrap_or(false))),
+            ("storage_type", Value::opt_string(pending.and_then(|p| p.storage_type()).or(instance.storage_type()))),
+            ("iops", Value::opt_int(pending.and_then(|p| p.iops()).or(instance.iops()).map(i64::from))),
+            (
+                "storage_throughput",
+                Value::opt_int(pending.and_then(|p| p.storage_throughput()).or(instance.storage_throughput()).map(i64::from)),
+            ),
             ("timeouts", prior.attr("timeouts").clone()),
         ])
     }
@@ -184,6 +204,54 @@ impl ReadReplica {
             Value::Null => created.clone(),
             now => now,
         }
+    }
+
+    /// One ModifyDBInstance carrying every in-place change, as RDS wants storage changes
+    /// together. More IOPS needs the allocated storage too (its current value).
+    async fn modification(
+        ctx: &Context,
+        rds: &aws_sdk_rds::Client,
+        id: &str,
+        planned: &Value,
+        changed: &[&str],
+    ) -> Result<aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder, ClientError> {
+        let mut call = rds.modify_db_instance().db_instance_identifier(id);
+        for attr in changed {
+            let v = planned.attr(attr);
+            call = match *attr {
+                "instance_class" => call.set_db_instance_class(v.as_str().map(str::to_string)),
+                "multi_az" => call.set_multi_az(v.as_bool()),
+                "vpc_security_group_ids" => call.set_vpc_security_group_ids(string_list(v)),
+                "parameter_group_name" => call.set_db_parameter_group_name(v.as_str().map(str::to_string)),
+                "deletion_protection" => call.set_deletion_protection(v.as_bool()),
+                "storage_type" => call.set_storage_type(v.as_str().map(str::to_string)),
+                "iops" => {
+                    let current = ctx.clients.rds_instance(id).await?.and_then(|i| i.allocated_storage());
+                    call.set_iops(int32(v)).set_allocated_storage(current)
+                }
+                "storage_throughput" => call.set_storage_throughput(int32(v)),
+                _ => call,
+            };
+        }
+        Ok(call)
+    }
+
+    /// Sets the parameter group of a replica that is up, then waits until RDS reports it.
+    async fn set_parameter_group(
+        ctx: &Context,
+        rds: &aws_sdk_rds::Client,
+        id: &str,
+        group: &str,
+        max_wait: Duration,
+    ) -> Result<DbInstance, String> {
+        rds.modify_db_instance()
+            .db_instance_identifier(id)
+            .db_parameter_group_name(group)
+            .apply_immediately(true)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("ModifyDBInstance", &e).to_string())?;
+        Self::wait_available(ctx, id, max_wait, |i| instance_parameter_group(i) == Some(group)).await.map_err(|e| e.to_string())
     }
 
     async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
@@ -249,6 +317,84 @@ fn to_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
 }
 
+fn string_list(v: &Value) -> Option<Vec<String>> {
+    let items: Vec<String> = v.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+    (!items.is_empty()).then_some(items)
+}
+
+fn int32(v: &Value) -> Option<i32> {
+    v.as_i64().and_then(|n| i32::try_from(n).ok())
+}
+
+fn instance_parameter_group(i: &DbInstance) -> Option<&str> {
+    i.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name())
+}
+
+/// RDS applies a new parameter group's static parameters only at the next reboot, and never
+/// reboots by itself for that: say so rather than reboot a serving replica unasked.
+fn warn_pending_reboot(i: &DbInstance, diags: &mut Diagnostics) {
+    let pending = i.db_parameter_groups().iter().find(|g| g.parameter_apply_status() == Some("pending-reboot"));
+    if let Some(group) = pending {
+        diags.warning_at(
+            AttributePath::of("parameter_group_name"),
+            "Reboot needed for static parameters",
+            format!(
+                "{} uses parameter group {}, whose static parameters take effect after a reboot: \
+                 aws rds reboot-db-instance --db-instance-identifier {}",
+                i.db_instance_identifier().unwrap_or_default(),
+                group.db_parameter_group_name().unwrap_or_default(),
+                i.db_instance_identifier().unwrap_or_default()
+            ),
+        );
+    }
+}
+
+/// What ModifyDBInstance changes on the instance itself (everything but tags and promotion).
+const MODIFIED_IN_PLACE: &[&str] = &[
+    "instance_class",
+    "multi_az",
+    "vpc_security_group_ids",
+    "parameter_group_name",
+    "deletion_protection",
+    "storage_type",
+    "iops",
+    "storage_throughput",
+];
+
+/// Changes that wait for the maintenance window unless applied immediately (the others are
+/// applied at once whatever ApplyImmediately says).
+const DEFERRABLE: &[&str] = &["instance_class", "multi_az", "storage_type", "iops", "storage_throughput"];
+
+/// Storage combinations RDS refuses, checked on the planned values (configured, or kept from
+/// state when left unset). What depends on the allocated storage or engine, inherited from the
+/// source, is left to RDS.
+fn storage_problems(config: &Value, prior: &Value, planned: &Value, diags: &mut Diagnostics) {
+    let Some(kind) = planned.attr("storage_type").as_str() else { return };
+    let set = |v: &Value| v.is_known() && !v.is_null();
+    if matches!(kind, "gp2" | "standard") && set(planned.attr("iops")) {
+        diags.error_at(
+            AttributePath::of("iops"),
+            "IOPS cannot be provisioned on this storage type",
+            format!("storage_type {kind:?} has no provisioned IOPS; use gp3, io1 or io2, or remove iops."),
+        );
+    }
+    let becomes = prior.attr("storage_type") != planned.attr("storage_type");
+    if matches!(kind, "io1" | "io2") && becomes && config.attr("iops").is_null() {
+        diags.error_at(
+            AttributePath::of("iops"),
+            "IOPS required",
+            format!("storage_type {kind:?} needs provisioned IOPS: set iops = 1000 or more."),
+        );
+    }
+    if kind != "gp3" && set(planned.attr("storage_throughput")) {
+        diags.error_at(
+            AttributePath::of("storage_throughput"),
+            "Throughput is for gp3 storage",
+            format!("storage_throughput applies only to storage_type \"gp3\", not {kind:?}."),
+        );
+    }
+}
+
 #[async_trait]
 impl Resource<Clients> for ReadReplica {
     fn type_name(&self) -> &'static str {
@@ -295,7 +441,10 @@ impl Resource<Clients> for ReadReplica {
             )
             .attribute(
                 Attribute::optional_computed("apply_immediately", Type::Bool)
-                    .describe("Apply class changes now rather than in the next maintenance window.")
+                    .describe(
+                        "Apply class, Multi-AZ and storage changes now rather than in the next maintenance window (security \
+                         groups, parameter group and deletion protection always change at once).",
+                    )
                     .default(Value::Bool(true)),
             )
             .attribute(
@@ -315,6 +464,70 @@ impl Resource<Clients> for ReadReplica {
                         tag_key_problem,
                         tag_value_problem,
                     )),
+            )
+            .attribute(
+                Attribute::optional_computed("kms_key_id", Type::String)
+                    .describe(
+                        "ARN of the KMS key encrypting the replica. A cross-region replica of an encrypted source needs one (a key \
+                         in the replica's region); in the source's region its key is used when unset. Changing it replaces the replica.",
+                    )
+                    .validate(string_check("a KMS key ARN", kms_key_arn_problem))
+                    .keep_when_unconfigured()
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::optional_computed("db_subnet_group_name", Type::String)
+                    .describe(
+                        "DB subnet group (and so VPC) of the replica; a cross-region replica in a VPC needs one. In the source's \
+                         region the source's group is used when unset. Changing it replaces the replica: RDS cannot move an \
+                         instance between subnet groups of one VPC.",
+                    )
+                    .validate(string_check("a DB subnet group name", subnet_group_problem))
+                    .keep_when_unconfigured()
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::optional_computed("vpc_security_group_ids", Type::set(Type::String))
+                    .describe("VPC security groups of the replica (default: the VPC's default group). Changes apply in place, at once.")
+                    .validate(each(1, string_check("a VPC security group ID", security_group_problem)))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("multi_az", Type::Bool)
+                    .describe("Keep a standby in another availability zone. Not inherited from the source. Changes in place.")
+                    .default(Value::Bool(false)),
+            )
+            .attribute(
+                Attribute::optional_computed("parameter_group_name", Type::String)
+                    .describe(
+                        "DB parameter group of the replica (default: the source's in its region, else the engine default). \
+                         Changes in place; static parameters take effect when the replica next reboots.",
+                    )
+                    .validate(string_check("a DB parameter group name", parameter_group_problem))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("deletion_protection", Type::Bool)
+                    .describe("Refuse to delete the replica: destroy and replacement fail until this is set to false and applied.")
+                    .default(Value::Bool(false)),
+            )
+            .attribute(
+                Attribute::optional_computed("storage_type", Type::String)
+                    .describe("`gp2`, `gp3`, `io1`, `io2` or `standard` (magnetic, being retired); inherited from the source when unset.")
+                    .validate(one_of(STORAGE_TYPES))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("iops", Type::Number)
+                    .describe("Provisioned IOPS: required with io1/io2, optional with gp3 from 400 GiB (RDS checks the ratio to storage).")
+                    .validate(int_between(1000, 256_000))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("storage_throughput", Type::Number)
+                    .describe("Storage throughput in MiB/s, gp3 only (from 400 GiB).")
+                    .validate(int_between(125, 4000))
+                    .keep_when_unconfigured(),
             )
             .attribute(computed("arn", Type::String, "ARN of the replica."))
             .attribute(computed("address", Type::String, "DNS address of the replica's endpoint."))
@@ -339,13 +552,24 @@ impl Resource<Clients> for ReadReplica {
                 resp.diagnostics.error("AWS is not configured", e.to_string());
             }
         }
+        // A new storage type brings its own IOPS and throughput unless they are configured: the
+        // values kept from state belong to the old type.
+        if !req.prior.is_null() && resp.planned.attr("storage_type") != req.prior.attr("storage_type") {
+            for attr in ["iops", "storage_throughput"] {
+                if req.config.attr(attr).is_null() {
+                    resp.planned.set_attr(attr, Value::Unknown);
+                }
+            }
+        }
+        storage_problems(req.config, req.prior, &resp.planned, &mut resp.diagnostics);
         let prior = req.prior;
         if prior.is_null() {
             return;
         }
-        // Only a class change or a promotion takes the instance through other statuses; tags,
-        // timeouts and apply timing leave both as they are, so the plan keeps them known.
-        let moves = ["instance_class", "promote"].iter().any(|a| resp.planned.attr(a) != prior.attr(a));
+        // Only a modification or a promotion takes the instance through other statuses; tags,
+        // timeouts, deletion protection and apply timing leave both as they are, so the plan
+        // keeps them known.
+        let moves = MODIFIED_IN_PLACE.iter().chain(&["promote"]).any(|a| resp.planned.attr(a) != prior.attr(a));
         if !moves && resp.requires_replace.is_empty() {
             for attr in ["status", "pending_instance_class"] {
                 resp.planned.set_attr(attr, prior.attr(attr).clone());
@@ -376,6 +600,44 @@ impl Resource<Clients> for ReadReplica {
             // An imported standalone (promoted) instance: RDS no longer knows its source, so the
             // configured one is taken as it is rather than forcing a replacement.
             resp.requires_replace.retain(|p| *p != source);
+        }
+        if !resp.requires_replace.is_empty() && prior.attr("deletion_protection").as_bool() == Some(true) {
+            resp.diagnostics.error_at(
+                AttributePath::of("deletion_protection"),
+                "Replacement blocked by deletion protection",
+                format!(
+                    "This change replaces {}, but it has deletion protection, so RDS would refuse to delete it after the new \
+                     replica is made. First apply deletion_protection = false on its own, then this change.",
+                    prior.str_attr("identifier")
+                ),
+            );
+        }
+        let deferred: Vec<&str> = DEFERRABLE
+            .iter()
+            .copied()
+            .filter(|a| *a != "instance_class" && planned.attr(a).is_known() && planned.attr(a) != prior.attr(a))
+            .collect();
+        if !deferred.is_empty() && resp.requires_replace.is_empty() && planned.attr("apply_immediately").as_bool() == Some(false) {
+            resp.diagnostics.warning_at(
+                AttributePath::of(deferred[0]),
+                "Changes deferred to the maintenance window",
+                format!(
+                    "apply_immediately = false: RDS will change {} of {} in its next maintenance window, not now. Until then \
+                     the state shows the values they will have.",
+                    deferred.join(", "),
+                    prior.str_attr("identifier")
+                ),
+            );
+        }
+        if ["storage_type", "iops", "storage_throughput"].iter().any(|a| planned.attr(a).is_known() && planned.attr(a) != prior.attr(a)) {
+            resp.diagnostics.warning(
+                "Storage changes take hours",
+                format!(
+                    "{} goes through storage optimization after this change (it stays available); RDS refuses another storage \
+                     change until that ends, and in the first 6 hours after a replica is created.",
+                    prior.str_attr("identifier")
+                ),
+            );
         }
         let (old_class, new_class) = (prior.attr("instance_class"), planned.attr("instance_class"));
         if new_class.is_known() && old_class != new_class && resp.requires_replace.is_empty() {
@@ -428,6 +690,22 @@ impl Resource<Clients> for ReadReplica {
         if let Some(az) = planned.attr("availability_zone").as_str() {
             call = call.availability_zone(az);
         }
+        let source = planned.str_attr("source_db_instance_identifier");
+        // RDS takes a parameter group at creation only for cross-region replicas (of most
+        // engines); in the source's region it is set by a modification once the replica is up.
+        let parameter_group = planned.attr("parameter_group_name").as_str();
+        let cross_region = source.starts_with("arn:");
+        call = call
+            .set_kms_key_id(planned.attr("kms_key_id").as_str().map(str::to_string))
+            .set_db_subnet_group_name(planned.attr("db_subnet_group_name").as_str().map(str::to_string))
+            .set_vpc_security_group_ids(string_list(planned.attr("vpc_security_group_ids")))
+            .set_db_parameter_group_name(parameter_group.filter(|_| cross_region).map(str::to_string))
+            .set_storage_type(planned.attr("storage_type").as_str().map(str::to_string))
+            .set_iops(int32(planned.attr("iops")))
+            .set_storage_throughput(int32(planned.attr("storage_throughput")))
+            // Always sent: RDS does not take either from the source, and the plan says false.
+            .multi_az(planned.attr("multi_az").as_bool() == Some(true))
+            .deletion_protection(planned.attr("deletion_protection").as_bool() == Some(true));
         let created = match call.send().await {
             Ok(out) => out.db_instance,
             Err(e) => {
@@ -450,6 +728,18 @@ impl Resource<Clients> for ReadReplica {
                 return;
             }
         };
+        if let Some(group) = parameter_group.filter(|g| !cross_region && instance_parameter_group(&instance) != Some(*g)) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match Self::set_parameter_group(ctx, rds, id, group, left).await {
+                Ok(i) => instance = i,
+                Err(e) => {
+                    resp.diagnostics.error("The replica was created but its parameter group could not be set", e);
+                    resp.state = Self::state_after_failed_create(ctx, id, &resp.state).await;
+                    return;
+                }
+            }
+        }
+        warn_pending_reboot(&instance, &mut resp.diagnostics);
         if planned.attr("promote").as_bool() == Some(true) {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             match Self::promote(ctx, id, left).await {
@@ -487,24 +777,40 @@ impl Resource<Clients> for ReadReplica {
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
-        let target_class = planned.str_attr("instance_class");
-        if prior.attr("instance_class") != planned.attr("instance_class") {
+        let changed: Vec<&str> = MODIFIED_IN_PLACE
+            .iter()
+            .copied()
+            .filter(|a| planned.attr(a).is_known() && !planned.attr(a).is_null() && planned.attr(a) != prior.attr(a))
+            .collect();
+        if !changed.is_empty() {
             let now = planned.attr("apply_immediately").as_bool() != Some(false);
-            if let Err(e) =
-                rds.modify_db_instance().db_instance_identifier(&id).db_instance_class(target_class).apply_immediately(now).send().await
-            {
-                resp.diagnostics
-                    .error("Could not change the replica's instance class", AwsError::from_sdk("ModifyDBInstance", &e).to_string());
+            let modify = match Self::modification(ctx, rds, &id, planned, &changed).await {
+                Ok(call) => call.apply_immediately(now),
+                Err(e) => {
+                    resp.diagnostics.error("Could not read the replica before modifying it", e.to_string());
+                    return;
+                }
+            };
+            if let Err(e) = modify.send().await {
+                resp.diagnostics.error(
+                    format!("Could not modify the replica ({})", changed.join(", ")),
+                    AwsError::from_sdk("ModifyDBInstance", &e).to_string(),
+                );
                 resp.state = Self::current_state(ctx, &id, prior).await;
                 return;
             }
-            if now {
-                let waited = Self::wait_available(ctx, &id, left(), |i| {
-                    i.db_instance_class() == Some(target_class) && i.pending_modified_values().and_then(|p| p.db_instance_class()).is_none()
-                })
-                .await;
-                if let Err(e) = waited {
-                    resp.diagnostics.error("The class change did not finish", e.to_string());
+            let waited = Self::wait_available(ctx, &id, left(), |i| {
+                // Deferred changes are done when RDS has recorded them as pending; the rest when
+                // the instance reports them.
+                let reported = Self::state_from(i, planned);
+                changed.iter().all(|a| !now && DEFERRABLE.contains(a) || reported.attr(a) == planned.attr(a))
+                    && (!now || i.pending_modified_values().is_none_or(|p| p.db_instance_class().is_none()))
+            })
+            .await;
+            match waited {
+                Ok(i) => warn_pending_reboot(&i, &mut resp.diagnostics),
+                Err(e) => {
+                    resp.diagnostics.error("The modification did not finish", e.to_string());
                     resp.state = Self::current_state(ctx, &id, prior).await;
                     return;
                 }
@@ -562,12 +868,31 @@ impl Resource<Clients> for ReadReplica {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
             Err(e) => {
-                resp.diagnostics.error("Could not delete the read replica", AwsError::from_sdk("DeleteDBInstance", &e).to_string());
+                let e = AwsError::from_sdk("DeleteDBInstance", &e);
+                if req.prior.attr("deletion_protection").as_bool() == Some(true) && e.code.as_deref() == Some("InvalidParameterCombination")
+                {
+                    resp.diagnostics.error(
+                        "The replica has deletion protection",
+                        format!("{e}. Set deletion_protection = false and apply, then destroy; it is never turned off unasked."),
+                    );
+                } else {
+                    resp.diagnostics.error("Could not delete the read replica", e.to_string());
+                }
                 return;
             }
         }
         if let Err(e) = Self::wait_deleted(ctx, id, req.timeout).await {
             resp.diagnostics.error("The read replica was not deleted in time", e.to_string());
+        }
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if config.attr("multi_az").as_bool() == Some(true) && config.attr("availability_zone").as_str().is_some() {
+            diags.error_at(
+                AttributePath::of("multi_az"),
+                "Multi-AZ replicas choose their own zones",
+                "RDS refuses an availability_zone together with multi_az = true: remove one of them.",
+            );
         }
     }
 
