@@ -691,3 +691,30 @@ fn production_settings_are_set_changed_in_place_and_read_back() {
     ws.destroy();
     assert!(moto.instance(REGION, "fields-replica").is_none());
 }
+
+#[test]
+fn subnet_group_is_set_at_creation_and_replaces_when_changed() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "net-production");
+    moto.create_subnet_group(REGION, "replica-subnets");
+    let ws = workspace(moto);
+    let config = |extra: &str| replica("r", "net-replica", "net-production", "db.r6g.large", extra);
+    ws.write(&config("  db_subnet_group_name = \"replica-subnets\"\n"));
+    ws.init();
+    ws.apply();
+    let made = moto.instance(REGION, "net-replica").unwrap();
+    assert_eq!(made.db_subnet_group().and_then(|g| g.db_subnet_group_name()), Some("replica-subnets"));
+    assert_eq!(ws.plan().code, 0);
+
+    // A deferred Multi-AZ change says when it happens.
+    ws.write(&config("  db_subnet_group_name = \"replica-subnets\"\n  multi_az = true\n  apply_immediately = false\n"));
+    let deferred = ws.plan();
+    assert!(deferred.flat().contains("Changes deferred to the maintenance window"), "{}", deferred.all());
+    assert!(deferred.stdout.contains("1 to change, 0 to destroy"), "{}", deferred.all());
+
+    ws.write(&config("  db_subnet_group_name = \"other-subnets\"\n"));
+    let replace = ws.plan();
+    assert!(replace.stdout.contains("must be replaced") && replace.flat().contains("db_subnet_group_name"), "{}", replace.all());
+    ws.write(&config("  db_subnet_group_name = \"replica-subnets\"\n"));
+    ws.destroy();
+}

@@ -139,6 +139,20 @@ impl Moto {
         )
     }
 
+    /// A DB subnet group over the subnets of the region's default VPC.
+    pub fn create_subnet_group(&self, region: &str, name: &str) {
+        self.boto3(
+            region,
+            &format!(
+                "vpc = client('ec2').describe_vpcs(Filters=[{{'Name': 'isDefault', 'Values': ['true']}}])['Vpcs'][0]['VpcId']\n\
+                 subnets = [s['SubnetId'] for s in client('ec2').describe_subnets(Filters=[{{'Name': 'vpc-id', 'Values': [vpc]}}])['Subnets']]\n\
+                 rds = client('rds')\n\
+                 if not [g for g in rds.describe_db_subnet_groups()['DBSubnetGroups'] if g['DBSubnetGroupName'] == '{name}']:\n    \
+                 rds.create_db_subnet_group(DBSubnetGroupName='{name}', DBSubnetGroupDescription='tests', SubnetIds=subnets)"
+            ),
+        );
+    }
+
     /// A DB parameter group of `family` (e.g. `postgres16`); one that exists already is fine.
     pub fn create_parameter_group(&self, region: &str, name: &str, family: &str) {
         let (name, family) = (name.to_string(), family.to_string());
