@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value as Json};
 
 use crate::types::Type;
@@ -15,9 +16,81 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, CodecError> {
     serde_json::to_vec(&json).map_err(|e| CodecError::Malformed(e.to_string()))
 }
 
+/// Decodes by the type, reading each number from its own text: serde_json (without
+/// arbitrary precision, which would change it for every crate in the build) turns integers
+/// beyond u64 and long decimals into the nearest f64, which is not what state said.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
-    let json: Json = serde_json::from_slice(bytes).map_err(|e| CodecError::Malformed(e.to_string()))?;
-    from_json(&json, ty, "")
+    let text = std::str::from_utf8(bytes).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| CodecError::Malformed(e.to_string()))?;
+    from_raw(raw, ty, "")
+}
+
+fn parse<'a, T: serde::Deserialize<'a>>(raw: &'a RawValue, path: &str, ty: &Type) -> Result<T, CodecError> {
+    serde_json::from_str(raw.get()).map_err(|_| mismatch(path, ty, &format!("{:.40}", raw.get())))
+}
+
+fn from_raw(raw: &RawValue, ty: &Type, path: &str) -> Result<Value, CodecError> {
+    let text = raw.get().trim();
+    if text == "null" {
+        return Ok(Value::Null);
+    }
+    Ok(match ty {
+        Type::Number if !text.starts_with('"') => {
+            Value::Number(Number::parse(text).ok_or_else(|| mismatch(path, ty, "a number it cannot read"))?)
+        }
+        Type::Object(types) => {
+            let m: BTreeMap<String, &RawValue> = parse(raw, path, ty)?;
+            let mut out = BTreeMap::new();
+            for (name, t) in types {
+                let v = match m.get(name) {
+                    Some(v) => from_raw(v, t, &format!("{path}.{name}"))?,
+                    None => Value::Null,
+                };
+                out.insert(name.clone(), v);
+            }
+            // Attributes the schema no longer has are dropped: that is what an upgrade means.
+            Value::Object(out)
+        }
+        Type::Map(et) => {
+            let m: BTreeMap<String, &RawValue> = parse(raw, path, ty)?;
+            Value::Map(
+                m.iter().map(|(k, v)| Ok((k.clone(), from_raw(v, et, &format!("{path}[{k:?}]"))?))).collect::<Result<_, CodecError>>()?,
+            )
+        }
+        Type::List(et) | Type::Set(et) => {
+            let items: Vec<&RawValue> = parse(raw, path, ty)?;
+            let values = items.iter().enumerate().map(|(i, v)| from_raw(v, et, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?;
+            if matches!(ty, Type::Set(_)) {
+                Value::Set(values)
+            } else {
+                Value::List(values)
+            }
+        }
+        Type::Tuple(types) => {
+            let items: Vec<&RawValue> = parse(raw, path, ty)?;
+            if items.len() != types.len() {
+                return Err(mismatch(path, ty, &format!("{} elements", items.len())));
+            }
+            Value::Tuple(
+                items.iter().zip(types).enumerate().map(|(i, (v, t))| from_raw(v, t, &format!("{path}[{i}]"))).collect::<Result<_, _>>()?,
+            )
+        }
+        Type::Dynamic => {
+            let m: BTreeMap<String, &RawValue> = parse(raw, path, ty)?;
+            let inner_ty =
+                Type::from_json(&parse(m.get("type").ok_or_else(|| mismatch(path, ty, "an object without \"type\""))?, path, ty)?)?;
+            match m.get("value") {
+                Some(v) => match from_raw(v, &inner_ty, path)? {
+                    Value::Null => Value::Null,
+                    known => Value::Dynamic(Box::new(inner_ty), Box::new(known)),
+                },
+                None => Value::Null,
+            }
+        }
+        // Strings, booleans, and numbers written as strings (which Terraform accepts in state,
+        // as cty does) need no more than serde_json.
+        _ => from_json(&parse(raw, path, ty)?, ty, path)?,
+    })
 }
 
 fn mismatch(path: &str, expected: &Type, found: &str) -> CodecError {
@@ -173,5 +246,26 @@ mod tests {
         let ty = Type::object([("a", Type::String)]);
         let v = decode(br#"{"a":"x","removed":1}"#, &ty).unwrap();
         assert_eq!(v, Value::object([("a", Value::from("x"))]));
+    }
+
+    #[test]
+    fn state_numbers_beyond_f64_keep_their_text() {
+        // Beyond u64, and more digits than an f64 holds: both used to come back rounded.
+        let ty = Type::object([("big", Type::Number), ("long", Type::Number), ("list", Type::list(Type::Number))]);
+        let v = decode(br#"{"big":18446744073709551617,"long":0.10000000000000000000001,"list":[123456789012345678901234567890]}"#, &ty)
+            .unwrap();
+        assert_eq!(v.attr("big"), &Value::Number(Number::Big("18446744073709551617".into())));
+        assert_eq!(v.attr("long"), &Value::Number(Number::Big("0.10000000000000000000001".into())));
+        assert_eq!(v.attr("list").elements()[0], Value::Number(Number::Big("123456789012345678901234567890".into())));
+        let back: Json = serde_json::from_slice(&encode(&v, &ty).unwrap()).unwrap();
+        assert_eq!(back["big"], Json::String("18446744073709551617".into()), "written as its exact text");
+    }
+
+    #[test]
+    fn mismatched_state_names_the_path() {
+        let ty = Type::object([("n", Type::Number), ("tags", Type::map(Type::String))]);
+        let err = decode(br#"{"n":1,"tags":[1,2]}"#, &ty).unwrap_err();
+        assert!(matches!(&err, CodecError::Mismatch { path, .. } if path == ".tags"), "{err:?}");
+        assert!(decode(br#"{"n":"1.5","tags":null}"#, &ty).is_ok(), "numbers written as strings are accepted");
     }
 }
