@@ -644,7 +644,7 @@ fn import_asks_which_kind_when_both_share_the_name() {
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "max_replicas 25 -> 20 is the only change:\n{}", plan.all());
     assert!(plan.flat().contains("~ max_replicas = 25 -> 20"), "{}", plan.stdout);
-    assert!(plan.flat().contains(r#""helm" (server-side apply): .spec.maxReplicaCount"#), "{}", plan.all());
+    assert!(plan.flat().contains(r#""helm" (managed by another tool): .spec.maxReplicaCount"#), "{}", plan.all());
     ws.destroy();
     assert!(cluster.get(HPA.0, HPA.1, "twins", "skillpod-svc").is_some(), "the HPA was never this workspace's");
     cluster.delete(HPA.0, HPA.1, "twins", "skillpod-svc");
@@ -659,13 +659,16 @@ fn fields_another_manager_declares_are_never_taken_silently() {
     ws.init();
     ws.apply();
 
-    // Argo CD declares maxReplicas: the plan names it and fails; nothing is written.
+    // Argo CD declares maxReplicas: the plan names it, apply refuses and writes nothing.
     cluster.apply_as("argocd-controller", HPA.0, HPA.1, "owners", "billing-svc", json!({"maxReplicas": 12}));
     let plan = ws.plan();
-    assert_eq!(plan.code, 1, "{}", plan.all());
     let flat = plan.flat();
-    assert!(flat.contains(r#""argocd-controller" (server-side apply): .spec.maxReplicas"#), "{}", plan.all());
+    assert!(flat.contains("Apply will refuse"), "{}", plan.all());
+    assert!(flat.contains(r#""argocd-controller" (managed by another tool): .spec.maxReplicas"#), "{}", plan.all());
     assert!(flat.contains("force_conflicts"), "{}", plan.all());
+    let refused = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.flat().contains(r#""argocd-controller" (managed by another tool): .spec.maxReplicas"#), "{}", refused.all());
     assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["maxReplicas"], 12);
 
     // Consent: the plan warns, apply takes the field.
@@ -687,6 +690,15 @@ fn fields_another_manager_declares_are_never_taken_silently() {
     assert!(plan.flat().contains(r#""kubectl-edit" (edited by hand): .spec.minReplicas"#), "{}", plan.all());
     ws.apply();
     assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["minReplicas"], 2);
+
+    // Helm 3 writes with the same kind of update as a hand edit, but writes again on every
+    // upgrade: it is another owner, not drift.
+    cluster.edit_as("helm", HPA.0, HPA.1, "owners", "billing-svc", json!({"spec": {"minReplicas": 4}}));
+    let plan = ws.plan();
+    assert!(plan.flat().contains(r#""helm" (managed by another tool): .spec.minReplicas"#), "{}", plan.all());
+    assert_eq!(ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]).code, 1);
+    assert_eq!(cluster.get(HPA.0, HPA.1, "owners", "billing-svc").unwrap()["spec"]["minReplicas"], 4);
+    // Another owner never blocks destroy.
     ws.destroy();
 }
 

@@ -573,7 +573,10 @@ fn a_named_profile_wins_over_environment_credentials_and_must_exist() {
     let credentials = ws.path().join("aws-credentials");
     std::fs::write(&credentials, "[scaling-ci]\naws_access_key_id = AKIDPROFILE\naws_secret_access_key = profile-secret\n").unwrap();
     ws.set_env("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap());
-    ws.set_env("AWS_CONFIG_FILE", ws.path().join("aws-config").to_str().unwrap());
+    let config = ws.path().join("aws-config");
+    std::fs::write(&config, "[profile deploy]\nrole_arn = arn:aws:iam::123456789012:role/deploy\nsource_profile = scaling-ci\n").unwrap();
+    ws.set_env("AWS_CONFIG_FILE", config.to_str().unwrap());
+    ws.set_env("AWS_ENDPOINT_URL_STS", &moto.endpoint());
     let with_profile = |profile: &str| {
         format!(
             "{}\n{}",
@@ -592,6 +595,10 @@ fn a_named_profile_wins_over_environment_credentials_and_must_exist() {
     ws.write_raw(&with_profile("scaling-ci"));
     ws.apply();
     assert!(moto.instance(REGION, "prof-replica").is_some());
+    // A profile that assumes a role reaches STS (moto's here) with the provider's region.
+    ws.write_raw(&with_profile("deploy"));
+    let assumed = ws.plan();
+    assert_eq!(assumed.code, 0, "an assume-role profile must work:\n{}", assumed.all());
     ws.write_raw(&with_profile(""));
     let empty = ws.plan();
     assert_eq!(empty.code, 1, "{}", empty.all());

@@ -22,7 +22,9 @@ pub enum Kind {
     Invalid,
     /// No answer: the endpoint could not be reached or the call timed out.
     Unreachable,
-    /// AWS failed on its side (5xx) or answered something unrecognised.
+    /// AWS failed on its side (5xx), or its answer could not be read.
+    Unavailable,
+    /// The request could not be made at all (no usable credentials, say), or anything else.
     Other,
 }
 
@@ -56,15 +58,20 @@ impl AwsError {
                     None => {
                         let body = service.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
                         let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-                        (None, Kind::Other, format!("HTTP {status} with a response that is not an AWS error: {snippet}"))
+                        let kind = if status >= 500 { Kind::Unavailable } else { Kind::Other };
+                        (None, kind, format!("HTTP {status} with a response that is not an AWS error: {snippet}"))
                     }
                 }
             }
             SdkError::TimeoutError(_) => (None, Kind::Unreachable, "the request timed out".to_string()),
+            // Only I/O and timeouts are the network; a dispatch failure can also be credentials
+            // that could not be loaded (an expired SSO session), which no wait outlasts.
             SdkError::DispatchFailure(e) => match e.as_connector_error() {
-                Some(c) => (None, Kind::Unreachable, format!("could not reach the endpoint: {}", chain(c))),
-                None => (None, Kind::Unreachable, "could not reach the endpoint".to_string()),
+                Some(c) if c.is_io() || c.is_timeout() => (None, Kind::Unreachable, format!("could not reach the endpoint: {}", chain(c))),
+                Some(c) => (None, Kind::Other, format!("the request could not be sent: {}", chain(c))),
+                None => (None, Kind::Other, format!("the request could not be sent: {}", chain(err))),
             },
+            SdkError::ResponseError(_) => (None, Kind::Unavailable, format!("the response could not be read: {}", chain(err))),
             other => (None, Kind::Other, chain(other)),
         };
         AwsError { operation, code, kind, detail }
@@ -74,9 +81,10 @@ impl AwsError {
         self.kind == Kind::NotFound
     }
 
-    /// Worth asking again later in a wait: the object may still be fine.
+    /// Worth asking again later in a wait (after the SDK's own retries): the object may still
+    /// be fine, and failing would leave a healthy replica tainted.
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, Kind::Throttled | Kind::Unreachable)
+        matches!(self.kind, Kind::Throttled | Kind::Unreachable | Kind::Unavailable)
     }
 }
 
@@ -95,6 +103,7 @@ fn classify(code: &str, status: u16) -> Kind {
         "ExpiredTokenException",
         "UnrecognizedClientException",
         "AuthFailure",
+        "RequestExpired",
     ];
     if THROTTLED.contains(&code) {
         Kind::Throttled
@@ -103,7 +112,7 @@ fn classify(code: &str, status: u16) -> Kind {
     } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
         Kind::NotFound
     } else if status >= 500 {
-        Kind::Other
+        Kind::Unavailable
     } else {
         Kind::Invalid
     }
@@ -153,7 +162,8 @@ mod tests {
         assert_eq!(classify("Throttling", 400), Kind::Throttled);
         assert_eq!(classify("AccessDenied", 403), Kind::AccessDenied);
         assert_eq!(classify("InvalidParameterCombination", 400), Kind::Invalid);
-        assert_eq!(classify("InternalFailure", 500), Kind::Other);
+        assert_eq!(classify("InternalFailure", 500), Kind::Unavailable);
+        assert_eq!(classify("RequestExpired", 400), Kind::AccessDenied);
     }
 
     #[test]

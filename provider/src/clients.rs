@@ -54,8 +54,8 @@ pub struct Clients {
     endpoints: Endpoints,
     kube_settings: KubeSettings,
     kube: tokio::sync::OnceCell<(kube::Client, String)>,
-    /// Held across a discovery, so concurrent first uses share one.
-    kube_apis: tokio::sync::Mutex<Option<KubeApis>>,
+    /// Held across a discovery, so concurrent first uses share one; with when it was found.
+    kube_apis: tokio::sync::Mutex<Option<(KubeApis, std::time::Instant)>>,
     rds: OnceLock<aws_sdk_rds::Client>,
     rds_instances: OnceLock<InstanceLookup>,
 }
@@ -85,16 +85,18 @@ impl Clients {
         self.kube_discovered(|_| true).await
     }
 
-    /// Like `kube`, but discovers again unless what is known already satisfies `enough`. Several
-    /// resources that find the same thing missing share one new discovery.
+    /// Like `kube`, but discovers again unless what is known already satisfies `enough`, or
+    /// was found less than a second ago: resources that find the same thing missing at once
+    /// share one new discovery, and a cluster that lacks it is not asked once per resource.
     pub async fn kube_discovered(&self, enough: impl Fn(&KubeApis) -> bool) -> Result<(&kube::Client, KubeApis), String> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
         let (client, server) = self.kube.get_or_try_init(|| connect_kube(&self.kube_settings)).await?;
         let mut known = self.kube_apis.lock().await;
-        if let Some(apis) = known.as_ref().filter(|apis| enough(apis)) {
+        if let Some((apis, _)) = known.as_ref().filter(|(apis, at)| enough(apis) || at.elapsed() < FRESH) {
             return Ok((client, apis.clone()));
         }
         let apis = discover(client, server).await?;
-        *known = Some(apis.clone());
+        *known = Some((apis.clone(), std::time::Instant::now()));
         Ok((client, apis))
     }
 
@@ -125,31 +127,39 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, ClientError> {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
     if let Some(profile) = &settings.profile {
-        use aws_config::profile::ProfileFileCredentialsProvider;
-        use aws_credential_types::provider::ProvideCredentials;
         loader = loader.profile_name(profile);
-        // The default chain reads environment credentials before any profile, so a named
-        // profile, even a misspelt one, would be ignored whenever AWS_ACCESS_KEY_ID is set.
-        let credentials = ProfileFileCredentialsProvider::builder().profile_name(profile).build();
-        if let Err(e) = credentials.provide_credentials().await {
-            return Err(ClientError::Setup(format!(
-                "AWS profile {profile:?} (from the provider block) gives no credentials: {}",
-                crate::error_chain::chain(&e)
-            )));
-        }
-        loader = loader.credentials_provider(credentials);
     }
     let aws = loader.load().await;
-    match aws.region() {
-        Some(region) => {
-            tracing::debug!(region = region.as_ref(), "AWS configuration loaded");
-            Ok(aws)
-        }
-        None => Err(ClientError::Setup(
+    let Some(region) = aws.region().cloned() else {
+        return Err(ClientError::Setup(
             "No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the selected profile."
                 .to_string(),
-        )),
+        ));
+    };
+    tracing::debug!(region = region.as_ref(), "AWS configuration loaded");
+    match &settings.profile {
+        Some(profile) => with_profile_credentials(aws, profile, region).await,
+        None => Ok(aws),
     }
+}
+
+/// The default chain reads environment credentials before any profile, so a named profile,
+/// even a misspelt one, would be ignored whenever AWS_ACCESS_KEY_ID is set: the profile's own
+/// provider is used instead, checked once so that a profile without credentials fails at plan.
+/// It gets the region, which a profile that assumes a role needs to reach STS.
+async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: aws_config::Region) -> Result<SdkConfig, ClientError> {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::provider_config::ProviderConfig;
+    use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+    let config = ProviderConfig::without_region().with_region(Some(region));
+    let credentials = ProfileFileCredentialsProvider::builder().configure(&config).profile_name(profile).build();
+    if let Err(e) = credentials.provide_credentials().await {
+        return Err(ClientError::Setup(format!(
+            "AWS profile {profile:?} (from the provider block) gives no credentials: {}",
+            crate::error_chain::chain(&e)
+        )));
+    }
+    Ok(aws.into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
 }
 
 async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, String), String> {

@@ -81,13 +81,18 @@ impl KubeCluster {
         })
     }
 
-    /// A merge patch under another field manager, as `kubectl edit` or `kubectl scale` makes.
+    /// A merge patch as `kubectl edit` makes it.
     pub fn edit(&self, api_version: &str, kind: &str, namespace: &str, name: &str, patch: serde_json::Value) {
+        self.edit_as("kubectl-edit", api_version, kind, namespace, name, patch);
+    }
+
+    /// A merge patch (an `Update` operation) under `manager`, as Helm 3 or kubectl writes.
+    pub fn edit_as(&self, manager: &str, api_version: &str, kind: &str, namespace: &str, name: &str, patch: serde_json::Value) {
         let resource = api_resource(api_version, kind);
-        let (namespace, name) = (namespace.to_string(), name.to_string());
+        let (manager, namespace, name) = (manager.to_string(), namespace.to_string(), name.to_string());
         self.with_client(|client| async move {
             let api: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
-            api.patch(&name, &PatchParams { field_manager: Some("kubectl-edit".into()), ..Default::default() }, &Patch::Merge(&patch))
+            api.patch(&name, &PatchParams { field_manager: Some(manager), ..Default::default() }, &Patch::Merge(&patch))
                 .await
                 .expect("out-of-band edit");
         });

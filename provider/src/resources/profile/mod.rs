@@ -212,25 +212,36 @@ impl ScalingProfile {
         resp.state = Self::state_of(&created, planned, kind, &api_version)?;
         let applied = Self::write(&api, &profile.name, &manifest, false, &action, &apis.server).await?;
         resp.state = Self::state_of(&applied, planned, kind, &api_version)?;
-        let mut latest = applied;
-        for _ in 0..5 {
+        if let Err(e) = Self::hand_over_create_entry(&api, applied, &action, &apis.server).await {
+            resp.diagnostics.warning("Field ownership not handed over yet", e);
+        }
+        Ok(())
+    }
+
+    /// Removes the `Update` ownership entry a creating POST left (`ownership::without_create_entry`).
+    /// The resource version makes each try a compare-and-swap; KEDA's operator writes its
+    /// finalizer and status just after creation, so a lost race backs off and reads again. Not
+    /// done is not fatal (the object is right): every later update tries again.
+    async fn hand_over_create_entry(api: &Api<DynamicObject>, mut latest: DynamicObject, action: &str, server: &str) -> Result<(), String> {
+        let name = latest.metadata.name.clone().unwrap_or_default();
+        for attempt in 0..6u32 {
             let entries = latest.metadata.managed_fields.as_deref().unwrap_or_default();
             let Some(kept) = ownership::without_create_entry(entries, FIELD_MANAGER) else { return Ok(()) };
-            // The resource version makes this a compare-and-swap: another writer in between
-            // means read again and redo.
             let patch = serde_json::json!({"metadata": {"managedFields": kept, "resourceVersion": latest.metadata.resource_version}});
             let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
-            match api.patch(name, &params, &Patch::Merge(&patch)).await {
+            match api.patch(&name, &params, &Patch::Merge(&patch)).await {
                 Ok(_) => return Ok(()),
                 Err(kube::Error::Api(status)) if status.code == 409 => {
-                    latest = api.get(name).await.map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                    latest = api.get(&name).await.map_err(|e| kube_error::describe(action, &e, server))?;
                 }
-                Err(e) => {
-                    return Err(kube_error::describe(&format!("{action}: handing its fields to server-side apply"), &e, &apis.server))
-                }
+                Err(e) => return Err(kube_error::describe(&format!("{action}: handing its fields to server-side apply"), &e, server)),
             }
         }
-        Err(format!("{action}: the object kept changing while its fields were handed to server-side apply; apply again"))
+        Err(format!(
+            "{action}: the object kept changing while its creation's field ownership was handed to server-side apply; the next \
+             update does it. Until then a field dropped from the configuration stays on the object."
+        ))
     }
 
     /// An object of the other kind with this name that this provider did not write (an HPA
@@ -238,7 +249,9 @@ impl ScalingProfile {
     /// this provider wrote is this resource's own during a `create_before_destroy` switch.
     async fn refuse_foreign_twin(ctx: &Context, namespace: &str, name: &str, kind: &str) -> Result<(), String> {
         let other = if kind == KEDA_KIND { HPA_KIND } else { KEDA_KIND };
-        if !Self::serves(ctx, other).await? {
+        // What is known suffices: a kind not served has no twin, which is the good answer.
+        let (_, apis) = ctx.clients.kube().await?;
+        if !serves_kind(&apis, other) {
             return Ok(());
         }
         let api_version = Self::current_api_version(ctx, other, KEDA_API_VERSION).await?;
@@ -254,7 +267,7 @@ impl ScalingProfile {
     }
 
     /// Updates the object to `planned`; `prior` is the state it replaces.
-    async fn update_object(ctx: &Context, planned: &Value, prior: &Value) -> Result<Value, String> {
+    async fn update_object(ctx: &Context, planned: &Value, prior: &Value, diags: &mut Diagnostics) -> Result<Value, String> {
         let profile = Profile::from_value(planned);
         let (kind, api_version, manifest) = Self::manifest(ctx, &profile).await?;
         let (client, apis) = ctx.clients.kube().await?;
@@ -263,9 +276,18 @@ impl ScalingProfile {
         // Server-side apply turns a nested object of a custom resource that it empties into
         // null, which the CRD's schema then rejects (kubernetes/kubernetes#103011, still open):
         // objects this resource stops writing are removed by a merge patch first.
+        let force = planned.attr("force_conflicts").as_bool() == Some(true);
         if kind == KEDA_KIND && prior.attr("kind").as_str() == Some(KEDA_KIND) {
             let before = Profile::from_value(prior).scaled_object_manifest();
             if let Some(removals) = model::removed_objects(&before["spec"], &manifest["spec"]) {
+                // Nothing is written while the apply would be refused for another owner's fields.
+                if !force {
+                    if let Err(e) = api.patch(&profile.name, &PatchParams::apply(FIELD_MANAGER).dry_run(), &Patch::Apply(&manifest)).await {
+                        if let Some(found) = ownership::conflicts(&e, FIELD_MANAGER).filter(|f| f.iter().any(|c| c.declarative)) {
+                            return Err(refuse_takeover(&action, &found));
+                        }
+                    }
+                }
                 let params = PatchParams { field_manager: Some(FIELD_MANAGER.into()), ..PatchParams::default() };
                 let patch = serde_json::json!({ "spec": removals });
                 api.patch(&profile.name, &params, &Patch::Merge(&patch))
@@ -273,9 +295,12 @@ impl ScalingProfile {
                     .map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
             }
         }
-        let force = planned.attr("force_conflicts").as_bool() == Some(true);
         let obj = Self::write(&api, &profile.name, &manifest, force, &action, &apis.server).await?;
-        Self::state_of(&obj, planned, kind, &api_version)
+        let state = Self::state_of(&obj, planned, kind, &api_version)?;
+        if let Err(e) = Self::hand_over_create_entry(&api, obj, &action, &apis.server).await {
+            diags.warning("Field ownership not handed over yet", e);
+        }
+        Ok(state)
     }
 
     /// Server-side apply of `manifest`. Fields someone changed by hand are taken back (the plan
@@ -292,15 +317,11 @@ impl ScalingProfile {
         let forced = params.clone().force();
         match api.patch(name, if force { &forced } else { &params }, &Patch::Apply(manifest)).await {
             Ok(obj) => Ok(obj),
-            Err(e) => match ownership::conflicts(&e) {
+            Err(e) => match ownership::conflicts(&e, FIELD_MANAGER) {
                 Some(found) if found.iter().all(|c| !c.declarative) => {
                     api.patch(name, &forced, &Patch::Apply(manifest)).await.map_err(|e| kube_error::describe(action, &e, server))
                 }
-                Some(found) => Err(format!(
-                    "{action}: fields owned by another field manager: {}. Set force_conflicts = true to take them over, or \
-                     stop managing them in one of the two places.",
-                    ownership::describe(&found)
-                )),
+                Some(found) => Err(refuse_takeover(action, &found)),
                 None => Err(kube_error::describe(action, &e, server)),
             },
         }
@@ -315,7 +336,7 @@ impl ScalingProfile {
         let api = Self::api(client, &profile.namespace, kind, &api_version);
         match api.patch(&profile.name, &PatchParams::apply(FIELD_MANAGER).dry_run(), &Patch::Apply(&manifest)).await {
             Ok(_) => Ok(Vec::new()),
-            Err(e) => match ownership::conflicts(&e) {
+            Err(e) => match ownership::conflicts(&e, FIELD_MANAGER) {
                 Some(found) => Ok(found),
                 // Anything else will meet apply, which reports it in full.
                 None => Err(e.to_string()),
@@ -323,8 +344,9 @@ impl ScalingProfile {
         }
     }
 
-    /// Names, in the plan, every field apply would take from another field manager; an error
-    /// for a declarative owner unless `force_conflicts`. Asked only when apply will write.
+    /// Names, in the plan, every field apply would take from another field manager, and that
+    /// apply will refuse those another tool manages unless `force_conflicts`. Asked only when
+    /// apply will write.
     async fn plan_takeovers(ctx: &Context, prior: &Value, resp: &mut PlanResponse) {
         let planned = &resp.planned;
         let same_kind = prior.attr("kind") == planned.attr("kind");
@@ -361,12 +383,15 @@ impl ScalingProfile {
                 ),
             );
         } else {
-            resp.diagnostics.error_at(
+            // A warning, and apply refuses: an error here would also stop `terraform destroy`,
+            // which plans the configuration first (Terraform 1.0).
+            resp.diagnostics.warning_at(
                 AttributePath::of("force_conflicts"),
-                "Fields owned by another field manager",
+                "Apply will refuse: fields owned by another field manager",
                 format!(
-                    "{object}: {}. Another tool applies these fields; taking them would start a fight between the two. \
-                     Stop managing them in one place, or set force_conflicts = true to take them over.",
+                    "{object}: {}. Another tool writes these fields; taking them would start a fight between the two, so \
+                     apply stops here without writing. Stop managing them in one place, or set force_conflicts = true to \
+                     take them over.",
                     ownership::describe(&declared)
                 ),
             );
@@ -403,6 +428,14 @@ impl ScalingProfile {
             .await
             .map_err(|e| e.to_string())
     }
+}
+
+fn refuse_takeover(action: &str, found: &[ownership::Conflict]) -> String {
+    format!(
+        "{action}: fields owned by another field manager: {}. Set force_conflicts = true to take them over, or stop managing \
+         them in one of the two places.",
+        ownership::describe(found)
+    )
 }
 
 fn serves_kind(apis: &KubeApis, kind: &str) -> bool {
@@ -486,10 +519,10 @@ impl Resource<Clients> for ScalingProfile {
             .attribute(
                 Attribute::optional("force_conflicts", Type::Bool)
                     .describe(
-                        "Take over fields that another server-side-apply field manager (Argo CD, Flux, another workspace) \
-                         declares. Off by default, so two declarative owners never fight: the plan fails naming the manager \
-                         and fields instead. Fields changed by hand (`kubectl edit`, `scale`, `patch`) are drift and are always \
-                         taken back, with a warning in the plan naming who changed them.",
+                        "Take over fields that another tool manages (Argo CD, Flux, Helm, client-side `kubectl apply`, \
+                         another workspace). Off by default, so two owners never fight: the plan names the manager and fields, \
+                         and apply refuses to write. Fields changed by hand with kubectl (`edit`, `patch`, `scale`, ...) are drift and are \
+                         always taken back, with a warning in the plan naming who changed them.",
                     )
                     .default(Value::Bool(false)),
             )
@@ -776,7 +809,7 @@ impl Resource<Clients> for ScalingProfile {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
-        match Self::update_object(ctx, req.planned, req.prior).await {
+        match Self::update_object(ctx, req.planned, req.prior, &mut resp.diagnostics).await {
             Ok(state) => resp.state = state,
             Err(e) => resp.diagnostics.error("Could not update the autoscaler", e),
         }

@@ -1,11 +1,12 @@
 //! Who owns which field of an autoscaler. Server-side apply refuses (HTTP 409) to change a
 //! field that another field manager owns, unless forced. Two kinds of owner are told apart:
-//! - an imperative update (`kubectl edit`, `kubectl scale`, `kubectl patch`: operation
-//!   `Update`) is someone changing the object by hand: drift, which apply takes back after the
-//!   plan said so;
-//! - another server-side-apply manager (Argo CD, Flux, another workspace: operation `Apply`)
-//!   declares the field and will write it again: taken only with `force_conflicts`, so two
-//!   declarative owners never fight without a word.
+//! - kubectl's imperative commands (`kubectl edit`, `patch`, `scale`, `label`, ...: managers
+//!   `kubectl-*` writing with operation `Update`) are someone changing the object by hand:
+//!   drift, which apply takes back after the plan said so;
+//! - every other manager is a tool that will write the field again: Argo CD, Flux, another
+//!   workspace (server-side apply), but also Helm 3 and client-side `kubectl apply`, which
+//!   write with `Update` too. Their fields are taken only with `force_conflicts`, so two
+//!   owners never fight without a word.
 
 use std::collections::BTreeMap;
 
@@ -17,13 +18,14 @@ pub struct Conflict {
     pub manager: String,
     /// As the API server names it, e.g. `.spec.maxReplicas`.
     pub field: String,
-    /// The manager wrote the field with server-side apply (it declares it), not by hand.
+    /// The manager is a tool that will write the field again, not a person at kubectl.
     pub declarative: bool,
 }
 
-/// The field conflicts of an apply the server refused, or None when it failed for another
-/// reason.
-pub fn conflicts(err: &kube::Error) -> Option<Vec<Conflict>> {
+/// The field conflicts of an apply by `own` (our field manager) that the server refused, or
+/// None when it failed for another reason. `own`'s other entries (the `Update` a creating POST
+/// leaves) are ours to take, whatever they hold.
+pub fn conflicts(err: &kube::Error, own: &str) -> Option<Vec<Conflict>> {
     let kube::Error::Api(status) = err else { return None };
     if status.code != 409 {
         return None;
@@ -33,20 +35,28 @@ pub fn conflicts(err: &kube::Error) -> Option<Vec<Conflict>> {
         .iter()
         .filter(|c| c.reason == "FieldManagerConflict")
         .map(|c| {
-            let (manager, declarative) = parse_manager(&c.message);
+            let (manager, update) = parse_manager(&c.message);
+            let declarative = manager != own && !(update && by_hand(&manager));
             Conflict { manager, field: c.field.clone(), declarative }
         })
         .collect();
     (!found.is_empty()).then_some(found)
 }
 
-/// The API server writes a conflict's manager as `conflict with "NAME"`, followed, for an
-/// imperative update only, by ` using API_VERSION` (and the time of the update), e.g.
-/// `conflict with "kubectl-edit" using autoscaling/v2beta2`. Anything unrecognised counts as
-/// declarative, the side that is never taken without consent.
+/// kubectl's imperative commands name their manager `kubectl-COMMAND` (`kubectl-edit`,
+/// `kubectl-patch`, `kubectl-scale`, ...; plain `kubectl` in old versions). Client-side
+/// `kubectl apply` is declarative.
+fn by_hand(manager: &str) -> bool {
+    manager == "kubectl" || (manager.starts_with("kubectl-") && manager != "kubectl-client-side-apply")
+}
+
+/// The manager's name, and whether it wrote with an `Update` operation. The API server writes
+/// a conflict's manager as `conflict with "NAME"`, followed, for an `Update` only, by
+/// ` using API_VERSION`, e.g. `conflict with "kubectl-edit" using autoscaling/v2beta2`.
+/// Anything unrecognised counts as an `Apply`, the side never taken without consent.
 fn parse_manager(message: &str) -> (String, bool) {
     let Some(rest) = message.strip_prefix("conflict with ") else {
-        return (message.to_string(), true);
+        return (message.to_string(), false);
     };
     // Go's %q: a JSON-compatible quoted string for the names managers use.
     let mut end = None;
@@ -62,8 +72,8 @@ fn parse_manager(message: &str) -> (String, bool) {
         }
     }
     match end.and_then(|e| serde_json::from_str::<String>(&rest[..=e]).ok().map(|name| (name, &rest[e + 1..]))) {
-        Some((name, after)) => (name, !after.contains(" using ")),
-        None => (rest.to_string(), true),
+        Some((name, after)) => (name, after.contains(" using ")),
+        None => (rest.to_string(), false),
     }
 }
 
@@ -77,7 +87,7 @@ pub fn describe(conflicts: &[Conflict]) -> String {
     by_manager
         .iter()
         .map(|((manager, declarative), fields)| {
-            let how = if *declarative { "server-side apply" } else { "edited by hand" };
+            let how = if *declarative { "managed by another tool" } else { "edited by hand" };
             format!("{manager:?} ({how}): {}", fields.join(", "))
         })
         .collect::<Vec<_>>()
@@ -116,22 +126,37 @@ mod tests {
             (r#"conflict with "argocd-controller""#, ".spec.minReplicas"),
             (r#"conflict with "kubectl" with subresource "scale" using autoscaling/v1 at 2026-11-30T08:00:00Z"#, ".spec.x"),
             (r#"conflict with "odd \"name\"""#, ".spec.y"),
+            (r#"conflict with "helm" using autoscaling/v2beta2"#, ".spec.minReplicas"),
+            (r#"conflict with "kubectl-client-side-apply" using autoscaling/v2beta2"#, ".spec.minReplicas"),
+            (r#"conflict with "terraform-provider-scaling" using autoscaling/v2beta2"#, ".spec.metrics"),
         ]);
-        let found = conflicts(&err).unwrap();
+        let found = conflicts(&err, "terraform-provider-scaling").unwrap();
         let seen: Vec<(&str, bool)> = found.iter().map(|c| (c.manager.as_str(), c.declarative)).collect();
-        assert_eq!(seen, [("kubectl-edit", false), ("argocd-controller", true), ("kubectl", false), ("odd \"name\"", true)]);
+        assert_eq!(
+            seen,
+            [
+                ("kubectl-edit", false),
+                ("argocd-controller", true),
+                ("kubectl", false),
+                ("odd \"name\"", true),
+                ("helm", true),
+                ("kubectl-client-side-apply", true),
+                ("terraform-provider-scaling", false)
+            ],
+            "Helm 3 and client-side apply write with Update too, yet write again on every sync"
+        );
         assert_eq!(found[0].field, ".spec.maxReplicas");
         let text = describe(&found);
-        assert!(text.contains(r#""argocd-controller" (server-side apply): .spec.minReplicas"#), "{text}");
+        assert!(text.contains(r#""argocd-controller" (managed by another tool): .spec.minReplicas"#), "{text}");
         assert!(text.contains(r#""kubectl-edit" (edited by hand): .spec.maxReplicas"#), "{text}");
     }
 
     #[test]
     fn other_errors_are_not_conflicts() {
         let invalid = kube::Error::Api(Box::new(Status { code: 422, ..Status::default() }));
-        assert_eq!(conflicts(&invalid), None);
+        assert_eq!(conflicts(&invalid, "me"), None);
         let exists = kube::Error::Api(Box::new(Status { code: 409, reason: "AlreadyExists".into(), ..Status::default() }));
-        assert_eq!(conflicts(&exists), None);
+        assert_eq!(conflicts(&exists, "me"), None);
     }
 
     fn entry(manager: &str, operation: &str) -> ManagedFieldsEntry {

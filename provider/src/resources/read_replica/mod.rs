@@ -176,10 +176,13 @@ impl ReadReplica {
             ("parameter_group_name", Value::opt_string(instance.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()))),
             ("deletion_protection", Value::Bool(instance.deletion_protection().unwrap_or(false))),
             ("storage_type", Value::opt_string(pending.and_then(|p| p.storage_type()).or(instance.storage_type()))),
-            ("iops", Value::opt_int(pending.and_then(|p| p.iops()).or(instance.iops()).map(i64::from))),
+            // RDS may report 0 where a storage type has no such setting: that is none.
+            ("iops", Value::opt_int(pending.and_then(|p| p.iops()).or(instance.iops()).filter(|n| *n > 0).map(i64::from))),
             (
                 "storage_throughput",
-                Value::opt_int(pending.and_then(|p| p.storage_throughput()).or(instance.storage_throughput()).map(i64::from)),
+                Value::opt_int(
+                    pending.and_then(|p| p.storage_throughput()).or(instance.storage_throughput()).filter(|n| *n > 0).map(i64::from),
+                ),
             ),
             ("timeouts", prior.attr("timeouts").clone()),
         ])
@@ -326,6 +329,16 @@ fn int32(v: &Value) -> Option<i32> {
     v.as_i64().and_then(|n| i32::try_from(n).ok())
 }
 
+/// Whether RDS still holds any of the deferrable changes as pending (the state reads pending
+/// values as current, so only this says an immediate change has not landed yet).
+fn defers_any(p: &aws_sdk_rds::types::PendingModifiedValues) -> bool {
+    p.db_instance_class().is_some()
+        || p.multi_az().is_some()
+        || p.storage_type().is_some()
+        || p.iops().is_some()
+        || p.storage_throughput().is_some()
+}
+
 fn instance_parameter_group(i: &DbInstance) -> Option<&str> {
     i.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name())
 }
@@ -365,13 +378,14 @@ const MODIFIED_IN_PLACE: &[&str] = &[
 /// applied at once whatever ApplyImmediately says).
 const DEFERRABLE: &[&str] = &["instance_class", "multi_az", "storage_type", "iops", "storage_throughput"];
 
-/// Storage combinations RDS refuses, checked on the planned values (configured, or kept from
-/// state when left unset). What depends on the allocated storage or engine, inherited from the
-/// source, is left to RDS.
+/// Storage combinations RDS refuses, for the values this configuration sets (on the storage
+/// type it sets or the replica has): what RDS itself reports is never an error the
+/// configuration could not clear. What depends on the allocated storage or engine, inherited
+/// from the source, is left to RDS.
 fn storage_problems(config: &Value, prior: &Value, planned: &Value, diags: &mut Diagnostics) {
     let Some(kind) = planned.attr("storage_type").as_str() else { return };
     let set = |v: &Value| v.is_known() && !v.is_null();
-    if matches!(kind, "gp2" | "standard") && set(planned.attr("iops")) {
+    if matches!(kind, "gp2" | "standard") && set(config.attr("iops")) {
         diags.error_at(
             AttributePath::of("iops"),
             "IOPS cannot be provisioned on this storage type",
@@ -386,7 +400,7 @@ fn storage_problems(config: &Value, prior: &Value, planned: &Value, diags: &mut 
             format!("storage_type {kind:?} needs provisioned IOPS: set iops = 1000 or more."),
         );
     }
-    if kind != "gp3" && set(planned.attr("storage_throughput")) {
+    if kind != "gp3" && set(config.attr("storage_throughput")) {
         diags.error_at(
             AttributePath::of("storage_throughput"),
             "Throughput is for gp3 storage",
@@ -569,7 +583,8 @@ impl Resource<Clients> for ReadReplica {
         // Only a modification or a promotion takes the instance through other statuses; tags,
         // timeouts, deletion protection and apply timing leave both as they are, so the plan
         // keeps them known.
-        let moves = MODIFIED_IN_PLACE.iter().chain(&["promote"]).any(|a| resp.planned.attr(a) != prior.attr(a));
+        let moves =
+            MODIFIED_IN_PLACE.iter().chain(&["promote"]).any(|a| *a != "deletion_protection" && resp.planned.attr(a) != prior.attr(a));
         if !moves && resp.requires_replace.is_empty() {
             for attr in ["status", "pending_instance_class"] {
                 resp.planned.set_attr(attr, prior.attr(attr).clone());
@@ -694,7 +709,9 @@ impl Resource<Clients> for ReadReplica {
         // RDS takes a parameter group at creation only for cross-region replicas (of most
         // engines); in the source's region it is set by a modification once the replica is up.
         let parameter_group = planned.attr("parameter_group_name").as_str();
-        let cross_region = source.starts_with("arn:");
+        // A source ARN may name an instance in this same region.
+        let region = ctx.clients.aws().await.ok().and_then(|aws| aws.region()).map(|r| r.as_ref().to_string());
+        let cross_region = source.split(':').nth(3).is_some_and(|r| Some(r) != region.as_deref());
         call = call
             .set_kms_key_id(planned.attr("kms_key_id").as_str().map(str::to_string))
             .set_db_subnet_group_name(planned.attr("db_subnet_group_name").as_str().map(str::to_string))
@@ -799,20 +816,23 @@ impl Resource<Clients> for ReadReplica {
                 resp.state = Self::current_state(ctx, &id, prior).await;
                 return;
             }
-            let waited = Self::wait_available(ctx, &id, left(), |i| {
-                // Deferred changes are done when RDS has recorded them as pending; the rest when
-                // the instance reports them.
-                let reported = Self::state_from(i, planned);
-                changed.iter().all(|a| !now && DEFERRABLE.contains(a) || reported.attr(a) == planned.attr(a))
-                    && (!now || i.pending_modified_values().is_none_or(|p| p.db_instance_class().is_none()))
-            })
-            .await;
-            match waited {
-                Ok(i) => warn_pending_reboot(&i, &mut resp.diagnostics),
-                Err(e) => {
-                    resp.diagnostics.error("The modification did not finish", e.to_string());
-                    resp.state = Self::current_state(ctx, &id, prior).await;
-                    return;
+            // Deferred changes wait for the maintenance window (RDS records them as pending, which
+            // the state reads as what they will be); the rest are waited for until RDS reports them.
+            let applied_now: Vec<&str> = changed.iter().copied().filter(|a| now || !DEFERRABLE.contains(a)).collect();
+            if !applied_now.is_empty() {
+                let waited = Self::wait_available(ctx, &id, left(), |i| {
+                    let reported = Self::state_from(i, planned);
+                    applied_now.iter().all(|a| reported.attr(a) == planned.attr(a))
+                        && (!now || i.pending_modified_values().is_none_or(|p| !defers_any(p)))
+                })
+                .await;
+                match waited {
+                    Ok(i) => warn_pending_reboot(&i, &mut resp.diagnostics),
+                    Err(e) => {
+                        resp.diagnostics.error("The modification did not finish", e.to_string());
+                        resp.state = Self::current_state(ctx, &id, prior).await;
+                        return;
+                    }
                 }
             }
         }
