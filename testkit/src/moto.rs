@@ -29,11 +29,13 @@ impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
+        // moto, extended where it lacks what AWS documents (testkit/aws/launch.py).
         let mut watchdog = Command::new("sh")
-            .args(["-c", "\"$0\" -H 127.0.0.1 -p \"$1\" 2>\"$2\" >/dev/null & moto=$!; read -r _; kill $moto; wait $moto"])
-            .arg(tool("moto_server"))
+            .args(["-c", "\"$0\" \"$3\" -H 127.0.0.1 -p \"$1\" 2>\"$2\" >/dev/null & moto=$!; read -r _; kill $moto; wait $moto"])
+            .arg(python())
             .arg(port.to_string())
             .arg(&*log)
+            .arg(crate::repo_root().join("testkit/aws/launch.py"))
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");
@@ -70,6 +72,22 @@ impl Moto {
             .endpoint_url(self.endpoint())
             .build();
         rt.block_on(f(aws_sdk_rds::Client::from_conf(conf)))
+    }
+
+    /// Runs `f` with an ElastiCache client for `region` on this moto.
+    pub fn elasticache<T, F, Fut>(&self, region: &str, f: F) -> T
+    where
+        F: FnOnce(aws_sdk_elasticache::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let conf = aws_sdk_elasticache::Config::builder()
+            .behavior_version(aws_sdk_elasticache::config::BehaviorVersion::latest())
+            .region(aws_sdk_elasticache::config::Region::new(region.to_string()))
+            .credentials_provider(aws_sdk_elasticache::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+            .endpoint_url(self.endpoint())
+            .build();
+        rt.block_on(f(aws_sdk_elasticache::Client::from_conf(conf)))
     }
 
     /// The instance's description, or None when moto has no such instance.
@@ -118,13 +136,12 @@ impl Moto {
     /// fixtures in services the tests have no Rust SDK for (EC2 networking). The snippet gets
     /// `client(service)` and prints what the test needs; its trimmed stdout is returned.
     pub fn boto3(&self, region: &str, snippet: &str) -> String {
-        let python = tool("moto_server").parent().expect("tools").join("../venv/bin/python");
         let prelude = format!(
             "import boto3\ndef client(name):\n    return boto3.client(name, region_name='{region}', endpoint_url='{}', \
              aws_access_key_id='{ACCESS_KEY}', aws_secret_access_key='{SECRET_KEY}')\n",
             self.endpoint()
         );
-        let out = Command::new(python).arg("-c").arg(format!("{prelude}{snippet}")).output().expect("run python");
+        let out = Command::new(python()).arg("-c").arg(format!("{prelude}{snippet}")).output().expect("run python");
         assert!(out.status.success(), "boto3 fixture failed: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
@@ -179,6 +196,11 @@ impl Drop for Moto {
         drop(self.lifeline.take());
         let _ = self.watchdog.wait();
     }
+}
+
+/// The Python of moto's own environment (installed by scripts/install-tools.sh).
+fn python() -> std::path::PathBuf {
+    tool("moto_server").parent().expect("tools dir").join("../venv/bin/python")
 }
 
 /// A minimal HTTP/1.0 request; Some(status line) when the server answered 200.
