@@ -4,8 +4,9 @@
 //! with bodies that are not AWS XML at all (an HTML 500 page, say), so the message then falls
 //! back to the HTTP status and the start of the body.
 
-use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error_chain::chain;
 
@@ -28,6 +29,23 @@ pub enum Kind {
     Other,
 }
 
+/// The AWS service a call went to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Rds,
+    ElastiCache,
+}
+
+impl Service {
+    /// The prefix of its IAM actions, for permission hints.
+    fn iam_prefix(self) -> &'static str {
+        match self {
+            Service::Rds => "rds",
+            Service::ElastiCache => "elasticache",
+        }
+    }
+}
+
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{operation}: {detail}")]
 pub struct AwsError {
@@ -38,25 +56,25 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    pub fn from_sdk<E>(operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
+    pub fn from_sdk<E>(service: Service, operation: &'static str, err: &SdkError<E, HttpResponse>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
         let (code, kind, detail) = match err {
-            SdkError::ServiceError(service) => {
-                let e = service.err();
-                let status = service.raw().status().as_u16();
+            SdkError::ServiceError(answer) => {
+                let e = answer.err();
+                let status = answer.raw().status().as_u16();
                 match e.code() {
                     Some(code) => {
                         let kind = classify(code, status);
                         let detail = match e.message() {
-                            Some(msg) => format!("{code}: {msg}{}", hint(kind, operation)),
-                            None => format!("{code}{}", hint(kind, operation)),
+                            Some(msg) => format!("{code}: {msg}{}", hint(kind, service, operation)),
+                            None => format!("{code}{}", hint(kind, service, operation)),
                         };
                         (Some(code.to_string()), kind, detail)
                     }
                     None => {
-                        let body = service.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+                        let body = answer.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
                         let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
                         let kind = if status >= 500 { Kind::Unavailable } else { Kind::Other };
                         (None, kind, format!("HTTP {status} with a response that is not an AWS error: {snippet}"))
@@ -119,12 +137,12 @@ fn classify(code: &str, status: u16) -> Kind {
 }
 
 /// What to check, where the code alone does not say it.
-fn hint(kind: Kind, operation: &str) -> String {
+fn hint(kind: Kind, service: Service, operation: &str) -> String {
     match kind {
         Kind::Throttled => {
             " (still throttled after the SDK's retries: raise max_retries, or run terraform with a lower -parallelism)".into()
         }
-        Kind::AccessDenied => format!(" (check the credentials, and that they allow rds:{operation})"),
+        Kind::AccessDenied => format!(" (check the credentials, and that they allow {}:{operation})", service.iam_prefix()),
         _ => String::new(),
     }
 }
@@ -172,7 +190,7 @@ mod tests {
             operation: "ModifyDBInstance",
             code: Some("AccessDenied".into()),
             kind: Kind::AccessDenied,
-            detail: format!("AccessDenied: not allowed{}", hint(Kind::AccessDenied, "ModifyDBInstance")),
+            detail: format!("AccessDenied: not allowed{}", hint(Kind::AccessDenied, Service::Rds, "ModifyDBInstance")),
         };
         let text = e.to_string();
         assert!(text.starts_with("ModifyDBInstance: AccessDenied: not allowed"), "{text}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_rds::types::{DbInstance, Filter};
 
-use crate::aws_error::{AwsError, ClientError};
+use crate::aws_error::{AwsError, ClientError, Service};
 use crate::batch::Batcher;
 
 /// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
@@ -33,7 +33,7 @@ async fn describe(client: aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashM
     let mut pages = client.describe_db_instances().filters(filter).into_paginator().send();
     let mut found = HashMap::new();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk("DescribeDBInstances", &e))?;
+        let page = page.map_err(|e| AwsError::from_sdk(Service::Rds, "DescribeDBInstances", &e))?;
         for instance in page.db_instances.unwrap_or_default() {
             if let Some(id) = instance.db_instance_identifier.clone() {
                 found.insert(id, instance);

@@ -17,7 +17,7 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 mod validate;
 
 use super::Context;
-use crate::aws_error::{AwsError, ClientError};
+use crate::aws_error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
 use crate::framework::wait::{Acceptor, WaitError, Waiter};
 use crate::framework::{
@@ -253,7 +253,7 @@ impl ReadReplica {
             .apply_immediately(true)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("ModifyDBInstance", &e).to_string())?;
+            .map_err(|e| AwsError::from_sdk(Service::Rds, "ModifyDBInstance", &e).to_string())?;
         Self::wait_available(ctx, id, max_wait, |i| instance_parameter_group(i) == Some(group)).await.map_err(|e| e.to_string())
     }
 
@@ -266,7 +266,7 @@ impl ReadReplica {
             .db_instance_identifier(id)
             .send()
             .await
-            .map_err(|e| AwsError::from_sdk("PromoteReadReplica", &e).to_string())?;
+            .map_err(|e| AwsError::from_sdk(Service::Rds, "PromoteReadReplica", &e).to_string())?;
         // RDS restarts the instance and drops its source; status is what tells us it is done.
         Self::wait_available(ctx, id, max_wait, |_| true).await.map_err(|e| e.to_string())
     }
@@ -726,8 +726,10 @@ impl Resource<Clients> for ReadReplica {
         let created = match call.send().await {
             Ok(out) => out.db_instance,
             Err(e) => {
-                resp.diagnostics
-                    .error("Could not create the read replica", AwsError::from_sdk("CreateDBInstanceReadReplica", &e).to_string());
+                resp.diagnostics.error(
+                    "Could not create the read replica",
+                    AwsError::from_sdk(Service::Rds, "CreateDBInstanceReadReplica", &e).to_string(),
+                );
                 return;
             }
         };
@@ -811,7 +813,7 @@ impl Resource<Clients> for ReadReplica {
             if let Err(e) = modify.send().await {
                 resp.diagnostics.error(
                     format!("Could not modify the replica ({})", changed.join(", ")),
-                    AwsError::from_sdk("ModifyDBInstance", &e).to_string(),
+                    AwsError::from_sdk(Service::Rds, "ModifyDBInstance", &e).to_string(),
                 );
                 resp.state = Self::current_state(ctx, &id, prior).await;
                 return;
@@ -845,14 +847,15 @@ impl Resource<Clients> for ReadReplica {
                 new_tags.iter().filter(|(k, v)| old_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
             if !removed.is_empty() {
                 if let Err(e) = rds.remove_tags_from_resource().resource_name(arn).set_tag_keys(Some(removed)).send().await {
-                    resp.diagnostics.error("Could not remove tags", AwsError::from_sdk("RemoveTagsFromResource", &e).to_string());
+                    resp.diagnostics
+                        .error("Could not remove tags", AwsError::from_sdk(Service::Rds, "RemoveTagsFromResource", &e).to_string());
                     resp.state = Self::current_state(ctx, &id, prior).await;
                     return;
                 }
             }
             if !changed.is_empty() {
                 if let Err(e) = rds.add_tags_to_resource().resource_name(arn).set_tags(Some(to_tags(&changed))).send().await {
-                    resp.diagnostics.error("Could not add tags", AwsError::from_sdk("AddTagsToResource", &e).to_string());
+                    resp.diagnostics.error("Could not add tags", AwsError::from_sdk(Service::Rds, "AddTagsToResource", &e).to_string());
                     resp.state = Self::current_state(ctx, &id, prior).await;
                     return;
                 }
@@ -888,7 +891,7 @@ impl Resource<Clients> for ReadReplica {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
             Err(e) => {
-                let e = AwsError::from_sdk("DeleteDBInstance", &e);
+                let e = AwsError::from_sdk(Service::Rds, "DeleteDBInstance", &e);
                 if req.prior.attr("deletion_protection").as_bool() == Some(true) && e.code.as_deref() == Some("InvalidParameterCombination")
                 {
                     resp.diagnostics.error(
