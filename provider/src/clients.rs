@@ -11,8 +11,8 @@ use aws_types::SdkConfig;
 use crate::aws_error::ClientError;
 use crate::rds::InstanceLookup;
 
-/// Endpoint overrides for emulators and VPC endpoints. The ElastiCache and CloudFront ones are
-/// accepted already so configurations stay valid when those resources arrive.
+/// Endpoint overrides for emulators and VPC endpoints. The CloudFront one is accepted already
+/// so configurations stay valid when that resource arrives.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
     pub rds: Option<String>,
@@ -57,6 +57,7 @@ pub struct Clients {
     /// Held across a discovery, so concurrent first uses share one; with when it was found.
     kube_apis: tokio::sync::Mutex<Option<(KubeApis, std::time::Instant)>>,
     rds: OnceLock<aws_sdk_rds::Client>,
+    elasticache: OnceLock<aws_sdk_elasticache::Client>,
     rds_instances: OnceLock<InstanceLookup>,
 }
 
@@ -70,6 +71,7 @@ impl Clients {
             kube: tokio::sync::OnceCell::new(),
             kube_apis: tokio::sync::Mutex::new(None),
             rds: OnceLock::new(),
+            elasticache: OnceLock::new(),
             rds_instances: OnceLock::new(),
         }
     }
@@ -108,6 +110,17 @@ impl Clients {
                 conf = conf.endpoint_url(url);
             }
             aws_sdk_rds::Client::from_conf(conf.build())
+        }))
+    }
+
+    pub async fn elasticache(&self) -> Result<&aws_sdk_elasticache::Client, ClientError> {
+        let aws = self.aws().await?;
+        Ok(self.elasticache.get_or_init(|| {
+            let mut conf = aws_sdk_elasticache::config::Builder::from(aws);
+            if let Some(url) = &self.endpoints.elasticache {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_elasticache::Client::from_conf(conf.build())
         }))
     }
 

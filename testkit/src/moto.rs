@@ -17,6 +17,8 @@ pub struct Moto {
     watchdog: Child,
     lifeline: Option<ChildStdin>,
     log: tempfile::TempPath,
+    /// Faults the next calls must answer (testkit/aws/extensions/__init__.py, take_fault).
+    faults: tempfile::TempPath,
 }
 
 impl Moto {
@@ -29,6 +31,8 @@ impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
+        let faults = tempfile::NamedTempFile::new().expect("moto faults").into_temp_path();
+        std::fs::write(&faults, "{}").expect("faults file");
         // moto, extended where it lacks what AWS documents (testkit/aws/launch.py).
         let mut watchdog = Command::new("sh")
             .args(["-c", "\"$0\" \"$3\" -H 127.0.0.1 -p \"$1\" 2>\"$2\" >/dev/null & moto=$!; read -r _; kill $moto; wait $moto"])
@@ -36,11 +40,12 @@ impl Moto {
             .arg(port.to_string())
             .arg(&*log)
             .arg(crate::repo_root().join("testkit/aws/launch.py"))
+            .env("SCALING_MOTO_FAULTS", &*faults)
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");
         let lifeline = watchdog.stdin.take();
-        let moto = Moto { port, watchdog, lifeline, log };
+        let moto = Moto { port, watchdog, lifeline, log, faults };
         let started = Instant::now();
         while http(port, "POST", "/moto-api/reset").is_none() {
             assert!(started.elapsed() < Duration::from_secs(60), "moto did not start; see {}", moto.log.display());
@@ -52,6 +57,29 @@ impl Moto {
     /// AWS API requests moto has served so far (from its request log).
     pub fn api_requests(&self) -> usize {
         std::fs::read_to_string(&self.log).map(|l| l.lines().filter(|l| l.contains("\"POST / HTTP")).count()).unwrap_or(0)
+    }
+
+    /// Makes the next calls of `action` on `target` (a resource id) answer the given AWS error
+    /// codes, one call each (`Throttling`, `InvalidReplicationGroupState`), as a busy or
+    /// throttled account would.
+    pub fn fail_next(&self, action: &str, target: &str, codes: &[&str]) {
+        let mut faults: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.faults).unwrap_or_default()).unwrap_or_default();
+        faults[format!("{action} {target}")] = serde_json::json!(codes);
+        std::fs::write(&self.faults, faults.to_string()).expect("write faults");
+    }
+
+    /// The `service` actions this moto has served, in order, as (action, replication group or
+    /// cluster id), from the launcher's request log.
+    pub fn calls(&self, service: &str) -> Vec<(String, String)> {
+        let prefix = format!("scaling-backend {service} ");
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .filter_map(|rest| rest.split_once(' '))
+            .map(|(action, id)| (action.to_string(), id.to_string()))
+            .collect()
     }
 
     pub fn endpoint(&self) -> String {

@@ -2,6 +2,7 @@
 
 pub mod profile;
 pub mod read_replica;
+pub mod redis_shard_config;
 
 use crate::clients::Clients;
 use crate::framework::Resource;
@@ -10,5 +11,5 @@ use crate::framework::Resource;
 pub type Context = crate::framework::Context<Clients>;
 
 pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
-    vec![Box::new(profile::ScalingProfile), Box::new(read_replica::ReadReplica)]
+    vec![Box::new(profile::ScalingProfile), Box::new(read_replica::ReadReplica), Box::new(redis_shard_config::RedisShardConfig)]
 }

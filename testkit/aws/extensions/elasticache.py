@@ -17,6 +17,7 @@ docs/moto-facts.md states each behaviour with its source.
 """
 
 import inspect
+import sys
 from typing import Any, Callable
 
 from moto.core.responses import ActionResult
@@ -29,7 +30,7 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
-from . import steps
+from . import steps, take_fault
 
 SLOTS = 16384
 MAX_NODE_GROUPS = 90
@@ -46,6 +47,10 @@ class NoOperation(ElastiCacheException):
 
 class NodeGroupsQuotaExceeded(ElastiCacheException):
     code = "NodeGroupsPerReplicationGroupQuotaExceededFault"
+
+
+class Throttling(ElastiCacheException):
+    code = "Throttling"
 
 
 # --- settling: a transitional status lasts a few describes, then `finish` runs ---------------
@@ -168,6 +173,8 @@ original_modify = ElastiCacheBackend.modify_replication_group
 
 def create_replication_group(self: ElastiCacheBackend, *args: Any, **kwargs: Any) -> ReplicationGroup:
     rg = original_create(self, *args, **kwargs)
+    # AWS runs the current default engine version when none is asked for.
+    rg.engine_version = rg.engine_version or "7.1"
     for node_group in rg.node_groups:
         for member in node_group["node_group_members"]:
             member["cache_node_id"] = "0001"
@@ -381,3 +388,23 @@ def decrease_replica_count(self: ElastiCacheResponse) -> ActionResult:
 ElastiCacheResponse.modify_replication_group_shard_configuration = modify_replication_group_shard_configuration
 ElastiCacheResponse.increase_replica_count = increase_replica_count
 ElastiCacheResponse.decrease_replica_count = decrease_replica_count
+
+
+# --- request log: which action, for which group, in order (tests check the order of steps) ---
+
+original_call_action = ElastiCacheResponse.call_action
+
+
+def call_action(self: ElastiCacheResponse) -> Any:
+    action = self._get_action()
+    group = self._get_param("ReplicationGroupId") or self._get_param("CacheClusterId") or "-"
+    print(f"scaling-backend elasticache {action} {group}", file=sys.stderr, flush=True)
+    fault = take_fault(action, group)
+    if fault == "Throttling":
+        raise Throttling("Rate exceeded")
+    if fault == "InvalidReplicationGroupState":
+        raise InvalidReplicationGroupState("Replication group must be in available state to modify.")
+    return original_call_action(self)
+
+
+ElastiCacheResponse.call_action = call_action

@@ -1,0 +1,627 @@
+//! `scaling_redis_shard_config`: the scaling shape of an existing ElastiCache replication group
+//! (the runbook's "Add Redis Nodes (Cluster Mode)" and "Increase Redis Memory"): shard count,
+//! replicas per shard and node type. The group itself (engine, subnets, auth) is made
+//! elsewhere; this resource adopts it on create and, on destroy, leaves it or restores it.
+//!
+//! Changes run one step at a time in a fixed order, each waiting until the group and every
+//! member cluster are `available`: shards, more replicas, node type, fewer replicas. Adding
+//! replicas before a node type change and removing them after keeps the most copies of the
+//! data while nodes are replaced.
+//!
+//! Import ID: the replication group id.
+
+mod validate;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_elasticache::types::{ConfigureShard, ReplicationGroup};
+use scaling_schema::validator::{int_between, one_of, string_check};
+use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
+use tokio::time::Instant;
+
+use super::Context;
+use crate::aws_error::{AwsError, ClientError, Service};
+use crate::clients::Clients;
+use crate::framework::wait::{Acceptor, Waiter};
+use crate::framework::{
+    CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
+    UpdateRequest, UpdateResponse,
+};
+use validate::{memory_warning, node_type_problem, replication_group_id_problem};
+
+pub struct RedisShardConfig;
+
+const TYPE_NAME: &str = "scaling_redis_shard_config";
+
+/// The shape this resource manages; None leaves that part as the group has it.
+#[derive(Clone, Debug, PartialEq)]
+struct Shape {
+    shards: Option<usize>,
+    replicas: Option<usize>,
+    node_type: Option<String>,
+}
+
+impl Shape {
+    fn of(v: &Value, prefix: &str) -> Shape {
+        let count = |name: &str| v.attr(&format!("{prefix}{name}")).as_i64().and_then(|n| usize::try_from(n).ok());
+        Shape {
+            shards: count("node_group_count"),
+            replicas: count("replicas_per_node_group"),
+            node_type: v.attr(&format!("{prefix}node_type")).as_str().map(str::to_string),
+        }
+    }
+}
+
+/// The group as ElastiCache reports it: its node groups (id, replica count) in id order.
+struct Group {
+    status: String,
+    cluster_enabled: bool,
+    node_groups: Vec<(String, usize)>,
+    node_type: String,
+    members: Vec<String>,
+    configuration_endpoint: Option<String>,
+}
+
+impl Group {
+    fn of(rg: &ReplicationGroup) -> Group {
+        let mut node_groups: Vec<(String, usize)> = rg
+            .node_groups()
+            .iter()
+            .map(|g| (g.node_group_id().unwrap_or_default().to_string(), g.node_group_members().len().saturating_sub(1)))
+            .collect();
+        node_groups.sort();
+        Group {
+            status: rg.status().unwrap_or("unknown").to_string(),
+            cluster_enabled: rg.cluster_enabled() == Some(true),
+            node_groups,
+            node_type: rg.cache_node_type().unwrap_or_default().to_string(),
+            members: rg.member_clusters().to_vec(),
+            configuration_endpoint: rg
+                .configuration_endpoint()
+                .and_then(|e| Some(format!("{}:{}", e.address()?, e.port().unwrap_or(6379)))),
+        }
+    }
+
+    /// The fewest replicas any shard has: what every shard has once a change settles.
+    fn replicas(&self) -> usize {
+        self.node_groups.iter().map(|g| g.1).min().unwrap_or(0)
+    }
+
+    /// The node groups a scale-in to `count` removes: the highest-numbered ones, as AWS
+    /// numbers them (0001, 0002, ...).
+    fn removed_by(&self, count: usize) -> Vec<String> {
+        self.node_groups.iter().skip(count).map(|g| g.0.clone()).collect()
+    }
+}
+
+/// A finished step, or why the group is not there yet.
+enum Outcome {
+    Done,
+    Busy(String),
+}
+
+fn elasticache_error<E>(
+    operation: &'static str,
+    e: &aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> AwsError
+where
+    E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    AwsError::from_sdk(Service::ElastiCache, operation, e)
+}
+
+impl RedisShardConfig {
+    fn timeouts() -> Timeouts {
+        let hour = Duration::from_secs(60 * 60);
+        Timeouts { create: hour, update: hour, delete: hour }
+    }
+
+    /// The group, or None when it does not exist.
+    async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
+        let client = ctx.clients.elasticache().await?;
+        match client.describe_replication_groups().replication_group_id(id).send().await {
+            Ok(out) => Ok(out.replication_groups.unwrap_or_default().into_iter().next()),
+            Err(e) => {
+                let e = elasticache_error("DescribeReplicationGroups", &e);
+                if e.is_not_found() {
+                    Ok(None)
+                } else {
+                    Err(e.into())
+                }
+            }
+        }
+    }
+
+    /// The engine version and any node type waiting for the maintenance window, from the
+    /// first member cluster (the group itself reports neither).
+    async fn member_details(ctx: &Context, member: Option<&str>) -> Result<(Option<String>, Option<String>), ClientError> {
+        let Some(member) = member else { return Ok((None, None)) };
+        let client = ctx.clients.elasticache().await?;
+        let out = client.describe_cache_clusters().cache_cluster_id(member).send().await;
+        let out = out.map_err(|e| elasticache_error("DescribeCacheClusters", &e))?;
+        let cluster = out.cache_clusters().first();
+        Ok((
+            cluster.and_then(|c| c.engine_version()).map(str::to_string),
+            cluster.and_then(|c| c.pending_modified_values()).and_then(|p| p.cache_node_type()).map(str::to_string),
+        ))
+    }
+
+    /// State from the group; `settings` gives what only the configuration knows and the
+    /// originals recorded at adoption (current values when it has none, as after import).
+    async fn state_from(ctx: &Context, rg: &ReplicationGroup, settings: &Value) -> Result<Value, ClientError> {
+        let group = Group::of(rg);
+        let (engine_version, pending_type) = Self::member_details(ctx, group.members.first().map(String::as_str)).await?;
+        // A node type waiting for the maintenance window is what the group will be.
+        let node_type = pending_type.unwrap_or(group.node_type.clone());
+        let original = |name: &str, now: Value| match settings.attr(name) {
+            Value::Null | Value::Unknown => now,
+            kept => kept.clone(),
+        };
+        let id = rg.replication_group_id().unwrap_or_default();
+        let ids: Vec<Value> = group.node_groups.iter().map(|g| Value::from(g.0.as_str())).collect();
+        Ok(Value::object([
+            ("id", Value::from(id)),
+            ("replication_group_id", Value::from(id)),
+            ("node_group_count", Value::int(group.node_groups.len() as i64)),
+            ("replicas_per_node_group", Value::int(group.replicas() as i64)),
+            ("node_type", Value::from(node_type.as_str())),
+            ("apply_immediately", settings.attr("apply_immediately").clone()),
+            ("on_destroy", settings.attr("on_destroy").clone()),
+            ("timeouts", settings.attr("timeouts").clone()),
+            ("status", Value::from(group.status.as_str())),
+            ("cluster_enabled", Value::Bool(group.cluster_enabled)),
+            ("node_group_ids", Value::List(ids)),
+            ("configuration_endpoint", Value::opt_string(group.configuration_endpoint.as_deref())),
+            ("member_clusters", Value::List(group.members.iter().map(|m| Value::from(m.as_str())).collect())),
+            ("engine_version", Value::opt_string(engine_version.as_deref())),
+            ("original_node_group_count", original("original_node_group_count", Value::int(group.node_groups.len() as i64))),
+            ("original_replicas_per_node_group", original("original_replicas_per_node_group", Value::int(group.replicas() as i64))),
+            ("original_node_type", original("original_node_type", Value::from(group.node_type.as_str()))),
+        ]))
+    }
+
+    /// Waits until the group and every member cluster are `available`.
+    async fn settled(ctx: &Context, id: &str, deadline: Instant) -> Result<ReplicationGroup, String> {
+        let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        Waiter::new(left)
+            .with_delays(Duration::from_millis(250), Duration::from_secs(30))
+            .wait(&format!("replication group {id} and its member clusters to be available"), &ctx.stop, || async {
+                let rg = match client.describe_replication_groups().replication_group_id(id).send().await {
+                    Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
+                    Err(e) => {
+                        let e = elasticache_error("DescribeReplicationGroups", &e);
+                        if e.is_transient() {
+                            return Ok(Acceptor::Retry(e.to_string()));
+                        }
+                        return Err(e.to_string());
+                    }
+                };
+                let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
+                if rg.status() != Some("available") {
+                    return Ok(Acceptor::Retry(format!("group {}", rg.status().unwrap_or("unknown"))));
+                }
+                // One call lists every cluster; the members are picked out of it.
+                let clusters = match client.describe_cache_clusters().send().await {
+                    Ok(out) => out.cache_clusters.unwrap_or_default(),
+                    Err(e) => {
+                        let e = elasticache_error("DescribeCacheClusters", &e);
+                        if e.is_transient() {
+                            return Ok(Acceptor::Retry(e.to_string()));
+                        }
+                        return Err(e.to_string());
+                    }
+                };
+                let statuses: BTreeMap<&str, &str> =
+                    clusters.iter().filter_map(|c| Some((c.cache_cluster_id()?, c.cache_cluster_status().unwrap_or("unknown")))).collect();
+                let busy: Vec<String> = rg
+                    .member_clusters()
+                    .iter()
+                    .filter(|m| statuses.get(m.as_str()) != Some(&"available"))
+                    .map(|m| format!("{m} {}", statuses.get(m.as_str()).unwrap_or(&"not listed")))
+                    .collect();
+                Ok(if busy.is_empty() { Acceptor::Success(rg) } else { Acceptor::Retry(busy.join(", ")) })
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// One step: the call, retried while the group is busy (another change, a backup), then
+    /// waited for. An answer that nothing needed changing is success.
+    async fn step<T, E, F, Fut>(ctx: &Context, id: &str, operation: &'static str, deadline: Instant, call: F) -> Result<(), String>
+    where
+        F: Fn() -> Fut,
+        Fut:
+            Future<Output = Result<T, aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>>,
+        E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        loop {
+            let outcome = match call().await {
+                Ok(_) => Outcome::Done,
+                Err(e) => {
+                    let e = elasticache_error(operation, &e);
+                    let message = e.to_string();
+                    match e.code.as_deref() {
+                        Some("NoOperationFault") => return Ok(()),
+                        Some("InvalidParameterCombination") if message.contains("No modifications were requested") => return Ok(()),
+                        Some("InvalidReplicationGroupState") => Outcome::Busy(message),
+                        _ if e.is_transient() => Outcome::Busy(message),
+                        _ => return Err(message),
+                    }
+                }
+            };
+            Self::settled(ctx, id, deadline).await?;
+            match outcome {
+                Outcome::Done => return Ok(()),
+                Outcome::Busy(why) => {
+                    if Instant::now() >= deadline {
+                        return Err(why);
+                    }
+                    tracing::debug!(replication_group = id, operation, why, "group busy; trying the step again");
+                }
+            }
+        }
+    }
+
+    /// Brings the group to `target`, one ordered step at a time.
+    async fn converge(ctx: &Context, id: &str, target: &Shape, apply_immediately: bool, deadline: Instant) -> Result<(), String> {
+        let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
+        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
+
+        if let Some(shards) = target.shards.filter(|n| *n != group.node_groups.len()) {
+            let removed = group.removed_by(shards);
+            Self::step(ctx, id, "ModifyReplicationGroupShardConfiguration", deadline, || {
+                let mut call = client
+                    .modify_replication_group_shard_configuration()
+                    .replication_group_id(id)
+                    .node_group_count(shards as i32)
+                    .apply_immediately(true);
+                for node_group in &removed {
+                    call = call.node_groups_to_remove(node_group);
+                }
+                call.send()
+            })
+            .await?;
+        }
+
+        let replica_step = |group: &Group, grow: bool| -> Option<Vec<ConfigureShard>> {
+            let want = target.replicas?;
+            let shards: Vec<ConfigureShard> = group
+                .node_groups
+                .iter()
+                .filter(|(_, now)| if grow { *now < want } else { *now > want })
+                .map(|(node_group, _)| ConfigureShard::builder().node_group_id(node_group).new_replica_count(want as i32).build())
+                .collect();
+            (!shards.is_empty()).then_some(shards)
+        };
+        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
+        if let Some(shards) = replica_step(&group, true) {
+            Self::step(ctx, id, "IncreaseReplicaCount", deadline, || {
+                client
+                    .increase_replica_count()
+                    .replication_group_id(id)
+                    .set_replica_configuration(Some(shards.clone()))
+                    .apply_immediately(true)
+                    .send()
+            })
+            .await?;
+        }
+
+        if let Some(node_type) = target.node_type.as_deref().filter(|t| *t != group.node_type) {
+            Self::step(ctx, id, "ModifyReplicationGroup", deadline, || {
+                client
+                    .modify_replication_group()
+                    .replication_group_id(id)
+                    .cache_node_type(node_type)
+                    .apply_immediately(apply_immediately)
+                    .send()
+            })
+            .await?;
+        }
+
+        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
+        if let Some(shards) = replica_step(&group, false) {
+            Self::step(ctx, id, "DecreaseReplicaCount", deadline, || {
+                client
+                    .decrease_replica_count()
+                    .replication_group_id(id)
+                    .set_replica_configuration(Some(shards.clone()))
+                    .apply_immediately(true)
+                    .send()
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Converges, then records what the group now is, whether or not every step succeeded.
+    async fn converge_and_read(
+        ctx: &Context,
+        id: &str,
+        target: &Shape,
+        settings: &Value,
+        timeout: Duration,
+        diags: &mut Diagnostics,
+    ) -> Value {
+        let apply_immediately = settings.attr("apply_immediately").as_bool() != Some(false);
+        let converged = Self::converge(ctx, id, target, apply_immediately, Instant::now() + timeout).await;
+        if let Err(e) = &converged {
+            diags.error("Could not scale the replication group", e.clone());
+        }
+        match Self::describe(ctx, id).await {
+            Ok(Some(rg)) => match Self::state_from(ctx, &rg, settings).await {
+                Ok(state) => state,
+                Err(e) => {
+                    diags.error("Could not read the replication group after scaling it", e.to_string());
+                    settings.clone()
+                }
+            },
+            Ok(None) => {
+                diags.error("The replication group disappeared", format!("{id} no longer exists."));
+                Value::Null
+            }
+            Err(e) => {
+                diags.error("Could not read the replication group after scaling it", e.to_string());
+                settings.clone()
+            }
+        }
+    }
+}
+
+fn group_id_attribute() -> Attribute {
+    Attribute::required("replication_group_id", Type::String)
+        .describe("Id of the existing replication group to scale (cluster mode enabled for shard changes).")
+        .validate(string_check("1 to 40 lowercase letters, digits or hyphens, starting with a letter", replication_group_id_problem))
+        .requires_replace()
+}
+
+#[async_trait]
+impl Resource<Clients> for RedisShardConfig {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        Self::timeouts()
+    }
+
+    fn schema(&self) -> Schema {
+        let computed = |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).describe(text);
+        let original = |name: &str, ty: Type, text: &str| Attribute::computed(name, ty).describe(text).use_state_for_unknown();
+        Schema {
+            version: 0,
+            block: Block::new(
+                "The scaling shape of an existing ElastiCache replication group: shard count, replicas per shard and node \
+                 type. Changes run one step at a time (shards, more replicas, node type, fewer replicas), each waiting until \
+                 the group and all its member clusters are available. On destroy the group is left as it is, or restored to \
+                 the shape it had when this resource adopted it (`on_destroy = \"restore\"`). Import with the group's id.",
+            )
+            .attribute(Attribute::computed("id", Type::String).describe("The replication group id.").use_state_for_unknown())
+            .attribute(group_id_attribute())
+            .attribute(
+                Attribute::required("node_group_count", Type::Number)
+                    .describe("Number of shards (node groups). Scale-in removes the highest-numbered ones; the plan names them.")
+                    .validate(int_between(1, 500)),
+            )
+            .attribute(
+                Attribute::optional_computed("replicas_per_node_group", Type::Number)
+                    .describe("Replicas in every shard; left out, each shard keeps what it has.")
+                    .validate(int_between(0, 5))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("node_type", Type::String)
+                    .describe("Node type, e.g. `cache.r6g.xlarge`; left out, the group keeps its own.")
+                    .validate(string_check("an ElastiCache node type (cache.FAMILY.SIZE)", node_type_problem))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("apply_immediately", Type::Bool)
+                    .describe(
+                        "Change the node type now rather than in the next maintenance window (shard and replica changes always \
+                         apply at once: ElastiCache offers nothing else).",
+                    )
+                    .default(Value::Bool(true)),
+            )
+            .attribute(
+                Attribute::optional_computed("on_destroy", Type::String)
+                    .describe(
+                        "`retain`: forget the group and leave it as it is. `restore`: put back the shard count, replicas and node \
+                         type it had when this resource adopted it (the `original_*` attributes).",
+                    )
+                    .default(Value::from("retain"))
+                    .validate(one_of(&["retain", "restore"])),
+            )
+            .attribute(computed("status", Type::String, "Status of the group, e.g. `available`."))
+            .attribute(original("cluster_enabled", Type::Bool, "Whether the group runs in cluster mode (needed to change shards)."))
+            .attribute(computed(
+                "node_group_ids",
+                Type::list(Type::String),
+                "Node group ids, in ElastiCache's numbering (0001, 0002, ...).",
+            ))
+            .attribute(original("configuration_endpoint", Type::String, "`address:port` of the cluster-mode configuration endpoint."))
+            .attribute(computed("member_clusters", Type::list(Type::String), "Ids of the group's member cache clusters."))
+            .attribute(original("engine_version", Type::String, "Engine version of the group's nodes."))
+            .attribute(original("original_node_group_count", Type::Number, "Shard count when this resource adopted the group."))
+            .attribute(original("original_replicas_per_node_group", Type::Number, "Replicas per shard when adopted."))
+            .attribute(original("original_node_type", Type::String, "Node type when adopted."))
+            .block(Self::timeouts().block()),
+        }
+    }
+
+    async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        if let Some(ctx) = ctx {
+            if let Err(e) = ctx.clients.aws().await {
+                resp.diagnostics.error("AWS is not configured", e.to_string());
+                return;
+            }
+        }
+        let prior = req.prior;
+        let scales = ["node_group_count", "replicas_per_node_group", "node_type"].iter().any(|a| resp.planned.attr(a) != prior.attr(a));
+        if !prior.is_null() && !scales {
+            // Nothing moves: what the group reports stays as it is.
+            for attr in ["status", "node_group_ids", "member_clusters"] {
+                resp.planned.set_attr(attr, prior.attr(attr).clone());
+            }
+        }
+        // The shape the group has now: the state's, or on create the group's own.
+        let now = if !prior.is_null() {
+            Some((
+                prior.attr("cluster_enabled").as_bool() == Some(true),
+                prior.attr("node_group_ids").elements().to_vec(),
+                prior.attr("node_type").clone(),
+            ))
+        } else if let (Some(ctx), Some(id)) = (ctx, resp.planned.attr("replication_group_id").as_str()) {
+            match Self::describe(ctx, id).await {
+                Ok(Some(rg)) => {
+                    let g = Group::of(&rg);
+                    let ids = g.node_groups.iter().map(|n| Value::from(n.0.as_str())).collect();
+                    Some((g.cluster_enabled, ids, Value::from(g.node_type.as_str())))
+                }
+                Ok(None) => {
+                    resp.diagnostics.error_at(
+                        AttributePath::of("replication_group_id"),
+                        "No such replication group",
+                        format!(
+                            "Replication group {id} does not exist in this region. This resource scales an existing group; create \
+                             the group first (for example with aws_elasticache_replication_group)."
+                        ),
+                    );
+                    return;
+                }
+                Err(e) => {
+                    resp.diagnostics.error("Could not read the replication group", e.to_string());
+                    return;
+                }
+            }
+        } else {
+            None
+        };
+        let Some((cluster_enabled, ids, node_type)) = now else { return };
+        let id = resp.planned.str_attr("replication_group_id").to_string();
+        if let Some(count) = resp.planned.attr("node_group_count").as_i64().and_then(|n| usize::try_from(n).ok()) {
+            if count != ids.len() {
+                if !cluster_enabled {
+                    resp.diagnostics.error_at(
+                        AttributePath::of("node_group_count"),
+                        "Shards need cluster mode",
+                        format!(
+                            "Replication group {id} does not run in cluster mode, so its shard count cannot change (it has {}). \
+                             Replicas and node type can still change here; shards need a cluster-mode-enabled group.",
+                            ids.len()
+                        ),
+                    );
+                } else if count < ids.len() {
+                    let removed: Vec<&str> = ids.iter().skip(count).filter_map(Value::as_str).collect();
+                    resp.diagnostics.warning_at(
+                        AttributePath::of("node_group_count"),
+                        "Scale-in removes node groups",
+                        format!(
+                            "{id} goes from {} to {count} shards: node groups {} are removed and their slots move to the others, \
+                             under load.",
+                            ids.len(),
+                            removed.join(", ")
+                        ),
+                    );
+                } else {
+                    resp.diagnostics.warning_at(
+                        AttributePath::of("node_group_count"),
+                        "Resharding moves slots under load",
+                        format!(
+                            "{id} goes from {} to {count} shards: ElastiCache moves hash slots to the new shards online, which adds \
+                             load and latency until it finishes.",
+                            ids.len()
+                        ),
+                    );
+                }
+            }
+        }
+        if let (Some(from), Some(to)) = (node_type.as_str(), resp.planned.attr("node_type").as_str()) {
+            if let Some(why) = memory_warning(from, to) {
+                resp.diagnostics.warning_at(AttributePath::of("node_type"), "Less memory", format!("{id}: {why}"));
+            }
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+        let id = req.planned.str_attr("replication_group_id").to_string();
+        // Adopt: record the group as it is, originals included, before anything changes.
+        let adopted = match Self::describe(ctx, &id).await {
+            Ok(Some(rg)) => Self::state_from(ctx, &rg, req.planned).await,
+            Ok(None) => {
+                resp.diagnostics.error("No such replication group", format!("Replication group {id} does not exist; create it first."));
+                return;
+            }
+            Err(e) => Err(e),
+        };
+        let adopted = match adopted {
+            Ok(state) => state,
+            Err(e) => {
+                resp.diagnostics.error("Could not read the replication group", e.to_string());
+                return;
+            }
+        };
+        resp.state = adopted.clone();
+        let mut settings = req.planned.clone();
+        for name in ["original_node_group_count", "original_replicas_per_node_group", "original_node_type"] {
+            settings.set_attr(name, adopted.attr(name).clone());
+        }
+        resp.state = Self::converge_and_read(ctx, &id, &Shape::of(req.planned, ""), &settings, req.timeout, &mut resp.diagnostics).await;
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let id = req.state.str_attr("replication_group_id");
+        match Self::describe(ctx, id).await {
+            Ok(Some(rg)) if rg.status() == Some("deleting") => resp.state = Value::Null,
+            Ok(Some(rg)) => match Self::state_from(ctx, &rg, req.state).await {
+                Ok(state) => resp.state = state,
+                Err(e) => resp.diagnostics.error("Could not read the replication group", e.to_string()),
+            },
+            Ok(None) => {
+                tracing::info!(replication_group = id, "replication group no longer exists; removing it from state");
+                resp.state = Value::Null;
+            }
+            Err(e) => resp.diagnostics.error("Could not read the replication group", e.to_string()),
+        }
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        let id = req.prior.str_attr("replication_group_id").to_string();
+        let mut settings = req.planned.clone();
+        for name in ["original_node_group_count", "original_replicas_per_node_group", "original_node_type"] {
+            settings.set_attr(name, req.prior.attr(name).clone());
+        }
+        resp.state = Self::converge_and_read(ctx, &id, &Shape::of(req.planned, ""), &settings, req.timeout, &mut resp.diagnostics).await;
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
+        if req.prior.attr("on_destroy").as_str() != Some("restore") {
+            return;
+        }
+        let id = req.prior.str_attr("replication_group_id").to_string();
+        match Self::describe(ctx, &id).await {
+            Ok(None) => return,
+            Ok(Some(_)) => {}
+            Err(e) => {
+                resp.diagnostics.error("Could not read the replication group", e.to_string());
+                return;
+            }
+        }
+        let originals = Shape::of(req.prior, "original_");
+        let apply_immediately = req.prior.attr("apply_immediately").as_bool() != Some(false);
+        if let Err(e) = Self::converge(ctx, &id, &originals, apply_immediately, Instant::now() + req.timeout).await {
+            resp.diagnostics.error("Could not restore the replication group's original shape", e);
+        }
+    }
+
+    fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        if let Err(why) = replication_group_id_problem(id) {
+            diags.error("Invalid import ID", format!("Import a scaling_redis_shard_config by its replication group id; {id:?} {why}."));
+            return None;
+        }
+        Some(Value::object([("id", Value::from(id)), ("replication_group_id", Value::from(id))]))
+    }
+}

@@ -1,0 +1,94 @@
+//! Plan-time checks of ElastiCache names, as the ElastiCache API reference states them.
+
+/// Replication group ids: 1 to 40 letters, digits or hyphens, starting with a letter, without
+/// a trailing or double hyphen; stored in lowercase, so only lowercase reads back the same.
+pub fn replication_group_id_problem(id: &str) -> Result<(), String> {
+    if id.is_empty() || id.len() > 40 {
+        return Err("must be 1 to 40 characters long".into());
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("must start with a letter".into());
+    }
+    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
+        return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
+    }
+    if id.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("must be lowercase (ElastiCache stores ids in lowercase)".into());
+    }
+    if id.contains("--") || id.ends_with('-') {
+        return Err("must not end with a hyphen or contain two in a row".into());
+    }
+    Ok(())
+}
+
+/// Node types: `cache.FAMILY.SIZE`, e.g. `cache.r6g.xlarge`.
+pub fn node_type_problem(node_type: &str) -> Result<(), String> {
+    let parts: Vec<&str> = node_type.split('.').collect();
+    let ok = parts.len() == 3
+        && parts[0] == "cache"
+        && parts[1..].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+    if ok {
+        Ok(())
+    } else {
+        Err("is not an ElastiCache node type such as \"cache.r6g.xlarge\"".into())
+    }
+}
+
+/// Sizes in the order their memory grows within one family.
+const SIZES: &[&str] = &["micro", "small", "medium", "large", "xlarge"];
+
+/// A size's rank within its family: micro < small < medium < large < xlarge < 2xlarge < ...
+fn size_rank(size: &str) -> Option<u32> {
+    if let Some(i) = SIZES.iter().position(|s| *s == size) {
+        return Some(i as u32);
+    }
+    let n: u32 = size.strip_suffix("xlarge")?.parse().ok()?;
+    Some(SIZES.len() as u32 - 1 + n)
+}
+
+/// Why moving from one node type to another may not fit the data, if it may not: a smaller
+/// size of the same family has less memory; another family's memory per size differs.
+pub fn memory_warning(from: &str, to: &str) -> Option<String> {
+    let (f, t): (Vec<&str>, Vec<&str>) = (from.split('.').collect(), to.split('.').collect());
+    if f.len() != 3 || t.len() != 3 || from == to {
+        return None;
+    }
+    let (fr, tr) = (size_rank(f[2])?, size_rank(t[2])?);
+    if f[1] == t[1] {
+        (tr < fr)
+            .then(|| format!("{to} has less memory than {from}: the data may not fit, and ElastiCache refuses the change if it does not."))
+    } else {
+        (tr <= fr).then(|| {
+            format!("{to} is another family than {from}, of the same or a smaller size: compare their memory before applying; the data may not fit.")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_ids() {
+        for ok in ["skillancer-redis", "a", "redis-prod-2"] {
+            assert!(replication_group_id_problem(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1redis", "Redis", "redis--2", "redis-", "redis_2", &"r".repeat(41)] {
+            assert!(replication_group_id_problem(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn node_types_and_memory() {
+        assert!(node_type_problem("cache.r6g.xlarge").is_ok());
+        for bad in ["r6g.xlarge", "cache.r6g", "db.r6g.large", "cache.R6G.large"] {
+            assert!(node_type_problem(bad).is_err(), "{bad}");
+        }
+        assert!(memory_warning("cache.r6g.xlarge", "cache.r6g.large").is_some());
+        assert!(memory_warning("cache.r6g.large", "cache.r6g.xlarge").is_none());
+        assert!(memory_warning("cache.r6g.2xlarge", "cache.r6g.xlarge").is_some());
+        assert!(memory_warning("cache.r6g.xlarge", "cache.r6g.12xlarge").is_none());
+        assert!(memory_warning("cache.r6g.xlarge", "cache.m6g.xlarge").is_some(), "another family, same size");
+        assert!(memory_warning("cache.r6g.large", "cache.m6g.2xlarge").is_none());
+    }
+}

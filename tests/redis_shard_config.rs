@@ -1,0 +1,197 @@
+//! `scaling_redis_shard_config` end to end: the real terraform binary, the provider binary, and
+//! moto extended with ElastiCache's documented behaviour (testkit/aws/extensions).
+
+use aws_sdk_elasticache::types::ClusterMode;
+use scaling_testkit::{Mirror, Moto, Workspace, REGION};
+
+fn workspace(moto: &'static Moto) -> Workspace {
+    Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), Some(moto))
+}
+
+/// A replication group made elsewhere (as aws_elasticache_replication_group would), settled.
+fn group(moto: &Moto, id: &str, cluster_mode: bool, shards: i32, replicas: i32) {
+    let id = id.to_string();
+    moto.elasticache(REGION, |c| async move {
+        let mut call = c
+            .create_replication_group()
+            .replication_group_id(&id)
+            .replication_group_description("the runbook's redis")
+            .engine("redis")
+            .cache_node_type("cache.r6g.large");
+        call = if cluster_mode {
+            call.cluster_mode(ClusterMode::Enabled).num_node_groups(shards).replicas_per_node_group(replicas)
+        } else {
+            call.num_cache_clusters(replicas + 1)
+        };
+        call.send().await.expect("create group");
+        for _ in 0..20 {
+            let out = c.describe_replication_groups().replication_group_id(&id).send().await.unwrap();
+            if out.replication_groups()[0].status() == Some("available") {
+                return;
+            }
+        }
+        panic!("{id} never settled");
+    });
+}
+
+/// (shard ids, replicas per shard, node type) as ElastiCache reports them.
+fn shape(moto: &Moto, id: &str) -> (Vec<String>, Vec<usize>, String) {
+    let id = id.to_string();
+    moto.elasticache(REGION, |c| async move {
+        let out = c.describe_replication_groups().replication_group_id(&id).send().await.unwrap();
+        let rg = &out.replication_groups()[0];
+        let mut groups: Vec<(String, usize)> =
+            rg.node_groups().iter().map(|g| (g.node_group_id().unwrap().to_string(), g.node_group_members().len() - 1)).collect();
+        groups.sort();
+        (groups.iter().map(|g| g.0.clone()).collect(), groups.iter().map(|g| g.1).collect(), rg.cache_node_type().unwrap().to_string())
+    })
+}
+
+/// The changes the provider sent for `id`, in order (describes and the fixture's create left
+/// out).
+fn changes(moto: &Moto, id: &str) -> Vec<String> {
+    moto.calls("elasticache")
+        .into_iter()
+        .filter(|(a, g)| g == id && !a.starts_with("Describe") && a != "CreateReplicationGroup")
+        .map(|(a, _)| a)
+        .collect()
+}
+
+fn config(id: &str, body: &str) -> String {
+    format!("resource \"scaling_redis_shard_config\" \"redis\" {{\n  replication_group_id = \"{id}\"\n{body}}}\n")
+}
+
+#[test]
+fn reshard_and_resize_in_one_apply_in_order_then_scale_in_and_restore() {
+    let moto = Moto::shared();
+    group(moto, "runbook-redis", true, 3, 1);
+    let ws = workspace(moto);
+    // The runbook: --node-group-count 4, then cache.r6g.xlarge; and a second replica.
+    ws.write(&config(
+        "runbook-redis",
+        "  node_group_count        = 4\n  replicas_per_node_group = 2\n  node_type               = \"cache.r6g.xlarge\"\n  on_destroy              = \"restore\"\n",
+    ));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("Resharding moves slots under load"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(
+        changes(moto, "runbook-redis"),
+        ["ModifyReplicationGroupShardConfiguration", "IncreaseReplicaCount", "ModifyReplicationGroup"],
+        "shards, then more replicas, then the node type"
+    );
+    assert_eq!(
+        shape(moto, "runbook-redis"),
+        (vec!["0001".into(), "0002".into(), "0003".into(), "0004".into()], vec![2; 4], "cache.r6g.xlarge".into())
+    );
+    let clean = ws.plan();
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_redis_shard_config.redis"]);
+    let flat = state.flat();
+    assert!(
+        flat.contains("original_node_group_count = 3") && flat.contains(r#"original_node_type = "cache.r6g.large""#),
+        "{}",
+        state.stdout
+    );
+
+    // Out of band: someone adds a fifth shard. Drift shows, and apply puts it back.
+    moto.elasticache(REGION, |c| async move {
+        c.modify_replication_group_shard_configuration()
+            .replication_group_id("runbook-redis")
+            .node_group_count(5)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+    });
+    let drift = ws.tf(&["plan", "-detailed-exitcode", "-no-color", "-input=false"]);
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.flat().contains("~ node_group_count = 5 -> 4"), "{}", drift.all());
+    assert!(drift.flat().contains("node groups 0005 are removed"), "the plan names what scale-in removes:\n{}", drift.all());
+    ws.apply();
+    assert_eq!(shape(moto, "runbook-redis").0, ["0001", "0002", "0003", "0004"], "exactly the fifth went");
+
+    // Scale-in to 2: the plan names 0003 and 0004; fewer replicas come last.
+    ws.write(&config(
+        "runbook-redis",
+        "  node_group_count        = 2\n  replicas_per_node_group = 1\n  on_destroy              = \"restore\"\n",
+    ));
+    let plan = ws.plan();
+    assert!(plan.flat().contains("node groups 0003, 0004 are removed"), "{}", plan.all());
+    let before = changes(moto, "runbook-redis").len();
+    ws.apply();
+    assert_eq!(changes(moto, "runbook-redis")[before..], ["ModifyReplicationGroupShardConfiguration", "DecreaseReplicaCount"]);
+    assert_eq!(shape(moto, "runbook-redis"), (vec!["0001".into(), "0002".into()], vec![1, 1], "cache.r6g.xlarge".into()));
+    assert_eq!(ws.plan().code, 0);
+
+    // on_destroy = "restore": the shape the group had when adopted comes back.
+    ws.destroy();
+    let (ids, replicas, node_type) = shape(moto, "runbook-redis");
+    assert_eq!((ids.len(), replicas, node_type.as_str()), (3, vec![1, 1, 1], "cache.r6g.large"));
+}
+
+#[test]
+fn import_then_a_clean_plan_and_retain_leaves_the_group() {
+    let moto = Moto::shared();
+    group(moto, "imported-redis", true, 2, 1);
+    let ws = workspace(moto);
+    ws.write(&config("imported-redis", "  node_group_count = 2\n"));
+    ws.init();
+    let out = ws.ok(&["import", "-no-color", "-input=false", "scaling_redis_shard_config.redis", "imported-redis"]);
+    assert!(out.stdout.contains("Import successful"), "{}", out.stdout);
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    ws.destroy();
+    assert_eq!(shape(moto, "imported-redis").0.len(), 2, "retain (the default) leaves the group as it is");
+    let bad = ws.tf(&["import", "-no-color", "-input=false", "scaling_redis_shard_config.redis", "Imported_Redis"]);
+    assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
+}
+
+#[test]
+fn bad_input_and_groups_without_cluster_mode_fail_at_plan() {
+    let moto = Moto::shared();
+    group(moto, "single-redis", false, 1, 1);
+    let ws = workspace(moto);
+    let cases = [
+        ("node_group_count", config("single-redis", "  node_group_count = 0\n"), "between 1 and 500"),
+        ("replicas_per_node_group", config("single-redis", "  node_group_count = 1\n  replicas_per_node_group = 6\n"), "between 0 and 5"),
+        ("node_type", config("single-redis", "  node_group_count = 1\n  node_type = \"r6g.large\"\n"), "node type"),
+        ("replication_group_id", config("Single_Redis", "  node_group_count = 1\n"), "only letters, digits and hyphens"),
+        ("on_destroy", config("single-redis", "  node_group_count = 1\n  on_destroy = \"delete\"\n"), "retain, restore"),
+        ("node_group_count", config("single-redis", "  node_group_count = 2\n"), "does not run in cluster mode"),
+        ("replication_group_id", config("no-such-redis", "  node_group_count = 1\n"), "does not exist"),
+    ];
+    ws.write(&cases[0].1);
+    ws.init();
+    for (attribute, body, detail) in &cases {
+        ws.write(body);
+        let plan = ws.plan();
+        assert_eq!(plan.code, 1, "{attribute}: plan must fail:\n{}", plan.all());
+        assert!(plan.flat().contains(detail), "{attribute}: expected {detail:?}:\n{}", plan.all());
+        assert!(plan.all().contains(attribute), "{attribute}: the diagnostic names the attribute:\n{}", plan.all());
+    }
+    assert!(changes(moto, "single-redis").is_empty(), "nothing was called");
+    // Replicas still change on a group without cluster mode.
+    ws.write(&config("single-redis", "  node_group_count = 1\n  replicas_per_node_group = 2\n"));
+    ws.apply();
+    assert_eq!(shape(moto, "single-redis").1, [2]);
+    assert_eq!(ws.plan().code, 0);
+}
+
+#[test]
+fn a_busy_or_throttled_answer_is_retried_until_the_step_succeeds() {
+    let moto = Moto::shared();
+    group(moto, "busy-redis", true, 2, 0);
+    moto.fail_next("ModifyReplicationGroupShardConfiguration", "busy-redis", &["InvalidReplicationGroupState", "Throttling"]);
+    moto.fail_next("ModifyReplicationGroup", "busy-redis", &["InvalidReplicationGroupState"]);
+    let ws = workspace(moto);
+    ws.write(&config("busy-redis", "  node_group_count = 3\n  node_type = \"cache.r6g.xlarge\"\n"));
+    ws.init();
+    ws.apply();
+    let sent = changes(moto, "busy-redis");
+    assert!(sent.iter().filter(|a| *a == "ModifyReplicationGroupShardConfiguration").count() >= 3, "{sent:?}");
+    assert_eq!(shape(moto, "busy-redis").0.len(), 3);
+    assert_eq!(shape(moto, "busy-redis").2, "cache.r6g.xlarge");
+    assert_eq!(ws.plan().code, 0);
+}
