@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the provider and runs examples/quickstart against a local moto server and a local
 # kube-apiserver (with KEDA's CRD): creates the source database (standing in for
-# skillancer-production), shows the plan, applies it, and shows that a second plan finds
-# nothing to change. No AWS account or cluster is needed.
+# skillancer-production) and a 3-shard Redis (skillancer-redis), shows the plan (a resharding
+# to 4 shards among it), applies it, and shows that a second plan finds nothing to change.
+# No AWS account or cluster is needed. moto runs through testkit/aws/launch.py, which adds
+# the ElastiCache behaviour it lacks (docs/moto-facts.md).
 #
 # The first run builds kube-apiserver from Debian's source package: about 7 to 11 minutes on
 # 2 cores, once; later runs reuse it from ~/.cache.
@@ -36,7 +38,7 @@ CFG
 py="$root/.tools/venv/bin/python"
 port="$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 echo "==> starting moto on 127.0.0.1:$port"
-"$root/.tools/bin/moto_server" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+"$py" "$root/testkit/aws/launch.py" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; scripts/kube-down.sh "$work/kube" >/dev/null 2>&1 || true' EXIT
 
@@ -57,11 +59,19 @@ for _ in range(200):
 rds.create_db_instance(DBInstanceIdentifier="skillancer-production", Engine="postgres",
                        DBInstanceClass="db.r6g.2xlarge", AllocatedStorage=200)
 print("==> created source instance skillancer-production (db.r6g.2xlarge) in moto")
+cache = boto3.client("elasticache", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+cache.create_replication_group(ReplicationGroupId="skillancer-redis", ReplicationGroupDescription="skillancer",
+                               Engine="redis", CacheNodeType="cache.r6g.large", ClusterMode="enabled",
+                               NumNodeGroups=3, ReplicasPerNodeGroup=1)
+while cache.describe_replication_groups(ReplicationGroupId="skillancer-redis")["ReplicationGroups"][0]["Status"] != "available":
+    time.sleep(0.05)
+print("==> created replication group skillancer-redis (3 shards, cache.r6g.large) in moto")
 PY
 
 tf() {
   (cd "$work/run" && HOME="$work/home" TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 \
-    "$root/.tools/bin/terraform" "$@" -var "rds_endpoint=http://127.0.0.1:$port" -var "kubeconfig=$kubeconfig")
+    "$root/.tools/bin/terraform" "$@" -var "rds_endpoint=http://127.0.0.1:$port" \
+    -var "elasticache_endpoint=http://127.0.0.1:$port" -var "kubeconfig=$kubeconfig")
 }
 (cd "$work/run" && HOME="$work/home" TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1 \
   "$root/.tools/bin/terraform" init -input=false >/dev/null)

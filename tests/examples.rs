@@ -8,6 +8,7 @@ fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     ws.copy_in(&repo_root().join("examples"), "examples");
     ws.chdir(&format!("examples/{example_dir}"));
     ws.set_env("TF_VAR_rds_endpoint", &moto.endpoint());
+    ws.set_env("TF_VAR_elasticache_endpoint", &moto.endpoint());
     ws
 }
 
@@ -15,6 +16,14 @@ fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
 fn quickstart_applies_and_plans_clean() {
     let moto = Moto::shared();
     moto.create_source(REGION, "skillancer-production");
+    moto.boto3(
+        REGION,
+        "import time\nc = client('elasticache')\n\
+         c.create_replication_group(ReplicationGroupId='skillancer-redis', ReplicationGroupDescription='skillancer', Engine='redis', \
+         CacheNodeType='cache.r6g.large', ClusterMode='enabled', NumNodeGroups=3, ReplicasPerNodeGroup=1)\n\
+         while c.describe_replication_groups(ReplicationGroupId='skillancer-redis')['ReplicationGroups'][0]['Status'] != 'available':\n    \
+         time.sleep(0.05)",
+    );
     let cluster = KubeCluster::start(true);
     let mut ws = workspace(moto, "quickstart");
     ws.set_env("TF_VAR_kubeconfig", &cluster.kubeconfig().display().to_string());
@@ -23,6 +32,7 @@ fn quickstart_applies_and_plans_clean() {
     assert!(applied.stdout.contains("replica_endpoint = \"skillancer-replica-2."), "{}", applied.stdout);
     assert!(cluster.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", "default", "api-gateway").is_some());
     assert!(cluster.get("keda.sh/v1alpha1", "ScaledObject", "default", "job-processor").is_some());
+    assert!(applied.stdout.contains("\"0004\""), "the fourth shard is there:\n{}", applied.stdout);
     assert_eq!(ws.plan().code, 0, "the quickstart's second plan must be clean");
     ws.destroy();
 }

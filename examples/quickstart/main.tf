@@ -3,10 +3,13 @@
 #     instead of `aws rds create-db-instance-read-replica ...`;
 #   - api-gateway's HorizontalPodAutoscaler ("Auto-Scaling Configuration"), scaling down
 #     gradually ("Scale Down Safely") instead of `kubectl scale` with sleeps in between;
-#   - job-processor's KEDA ScaledObject on the job queue ("Worker Services").
+#   - job-processor's KEDA ScaledObject on the job queue ("Worker Services");
+#   - the Redis cluster from 3 to 4 shards on a larger node type ("Add Redis Nodes (Cluster
+#     Mode)" and "Increase Redis Memory"), instead of modify-replication-group-shard-configuration
+#     and polling describe-replication-groups by hand.
 #
 # scripts/quickstart.sh runs this against a local moto server and a local kube-apiserver (no
-# AWS account or cluster needed). Against real ones, leave rds_endpoint and kubeconfig unset:
+# AWS account or cluster needed). Against real ones, leave the endpoints and kubeconfig unset:
 # your usual AWS credentials and kubeconfig apply.
 
 terraform {
@@ -30,6 +33,12 @@ variable "rds_endpoint" {
   default     = null
 }
 
+variable "elasticache_endpoint" {
+  description = "ElastiCache endpoint override, e.g. a local emulator. Null means AWS itself."
+  type        = string
+  default     = null
+}
+
 variable "kubeconfig" {
   description = "Path to a kubeconfig. Null means KUBECONFIG, ~/.kube/config, or in-cluster."
   type        = string
@@ -39,7 +48,8 @@ variable "kubeconfig" {
 provider "scaling" {
   region = var.region
   endpoints {
-    rds = var.rds_endpoint
+    rds         = var.rds_endpoint
+    elasticache = var.elasticache_endpoint
   }
   kubernetes {
     config_path = var.kubeconfig
@@ -101,6 +111,19 @@ resource "scaling_profile" "job_processor" {
   }
 }
 
+# The existing cluster-mode Redis (3 shards of cache.r6g.large): one more shard, more memory.
+# Steps run in order, each waiting until every node is available again.
+resource "scaling_redis_shard_config" "redis" {
+  replication_group_id = "skillancer-redis"
+  node_group_count     = 4
+  node_type            = "cache.r6g.xlarge"
+  on_destroy           = "restore" # terraform destroy puts back 3 x cache.r6g.large
+}
+
 output "replica_endpoint" {
   value = "${scaling_read_replica.replica_2.address}:${scaling_read_replica.replica_2.port}"
+}
+
+output "redis_node_groups" {
+  value = scaling_redis_shard_config.redis.node_group_ids
 }
