@@ -238,6 +238,7 @@ impl RedisShardConfig {
             Future<Output = Result<T, aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>>,
         E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
+        let mut attempt = 0u32;
         loop {
             let outcome = match call().await {
                 Ok(_) => Outcome::Done,
@@ -257,10 +258,18 @@ impl RedisShardConfig {
             match outcome {
                 Outcome::Done => return Ok(()),
                 Outcome::Busy(why) => {
-                    if Instant::now() >= deadline {
+                    // The group can look available while ElastiCache still refuses (a member
+                    // finishing a backup): back off rather than ask again at once.
+                    let pause = Duration::from_millis(250 << attempt.min(7));
+                    attempt += 1;
+                    if Instant::now() + pause >= deadline {
                         return Err(why);
                     }
                     tracing::debug!(replication_group = id, operation, why, "group busy; trying the step again");
+                    tokio::select! {
+                        _ = ctx.stop.cancelled() => return Err(format!("stopped by Terraform while {operation} waited: {why}")),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
                 }
             }
         }
