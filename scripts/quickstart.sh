@@ -88,4 +88,4 @@ if [ "$code" -ne 0 ]; then
   echo "quickstart: the second plan was not clean (exit $code)" >&2
   exit 1
 fi
-echo "==> quickstart done: replica and autoscalers created, second plan clean. Working directory: $work/run"
+echo "==> quickstart done: replica, autoscalers and Redis shards in place, second plan clean. Working directory: $work/run"
