@@ -195,3 +195,21 @@ fn a_busy_or_throttled_answer_is_retried_until_the_step_succeeds() {
     assert_eq!(shape(moto, "busy-redis").2, "cache.r6g.xlarge");
     assert_eq!(ws.plan().code, 0);
 }
+
+#[test]
+fn a_deferred_node_type_change_is_pending_not_a_perpetual_diff() {
+    let moto = Moto::shared();
+    group(moto, "deferred-redis", true, 2, 1);
+    let ws = workspace(moto);
+    ws.write(&config(
+        "deferred-redis",
+        "  node_group_count  = 2\n  node_type         = \"cache.r6g.xlarge\"\n  apply_immediately = false\n",
+    ));
+    ws.init();
+    ws.apply();
+    assert_eq!(shape(moto, "deferred-redis").2, "cache.r6g.large", "the group keeps its type until the maintenance window");
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "the pending type is what the group will be:\n{}", plan.all());
+    // Replicas left out of the configuration are left as each shard has them.
+    assert_eq!(changes(moto, "deferred-redis"), ["ModifyReplicationGroup"]);
+}

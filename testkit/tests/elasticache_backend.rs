@@ -65,10 +65,21 @@ fn a_new_group_is_creating_then_available_with_member_clusters_and_all_slots() {
             shards(&rg),
             [("0001".into(), "0-5461".into(), 2), ("0002".into(), "5462-10922".into(), 2), ("0003".into(), "10923-16383".into(), 2)]
         );
-        let clusters = c.describe_cache_clusters().send().await.unwrap();
-        let ours: Vec<_> = clusters.cache_clusters().iter().filter(|k| k.replication_group_id() == Some("fresh")).collect();
-        assert_eq!(ours.len(), 6, "every member is a cache cluster");
-        assert!(ours.iter().all(|k| k.cache_cluster_status() == Some("available")));
+        let members = |c: Client| async move {
+            let clusters = c.describe_cache_clusters().send().await.unwrap();
+            let ours: Vec<String> = clusters
+                .cache_clusters()
+                .iter()
+                .filter(|k| k.replication_group_id() == Some("fresh"))
+                .map(|k| k.cache_cluster_status().unwrap_or_default().to_string())
+                .collect();
+            ours
+        };
+        let first = members(c.clone()).await;
+        assert_eq!(first.len(), 6, "every member is a cache cluster");
+        assert!(first.iter().all(|s| s == "creating"), "members settle one describe after the group: {first:?}");
+        describe(&c, "fresh").await;
+        assert!(members(c.clone()).await.iter().all(|s| s == "available"));
     });
 }
 

@@ -54,6 +54,8 @@ class Throttling(ElastiCacheException):
 
 
 # --- settling: a transitional status lasts a few describes, then `finish` runs ---------------
+# Only DescribeReplicationGroups of a group advances it, so one test's describes never hurry
+# another test's group, and a poller that checks members after the group sees them lag.
 
 
 def begin(rg: ReplicationGroup, status: str, finish: Callable[[], None]) -> None:
@@ -154,11 +156,14 @@ def drop_members(backend: ElastiCacheBackend, rg: ReplicationGroup, cluster_ids:
 
 
 def settle_all(backend: ElastiCacheBackend, rg: ReplicationGroup) -> Callable[[], None]:
+    """The group and its node groups settle first; the member clusters one describe later, as
+    AWS reports a group `available` while a member may still be finishing."""
+
     def finish() -> None:
         rg.status = "available"
         for node_group in rg.node_groups:
             node_group["status"] = "available"
-        set_cluster_status(backend, list(rg.member_clusters), "available")
+        rg.scaling_settle = {"left": 1, "finish": lambda: set_cluster_status(backend, list(rg.member_clusters), "available")}
 
     return finish
 
@@ -167,7 +172,6 @@ def settle_all(backend: ElastiCacheBackend, rg: ReplicationGroup) -> Callable[[]
 
 original_create = ElastiCacheBackend.create_replication_group
 original_describe = ElastiCacheBackend.describe_replication_groups
-original_describe_clusters = ElastiCacheBackend.describe_cache_clusters
 original_modify = ElastiCacheBackend.modify_replication_group
 
 
@@ -197,16 +201,6 @@ def describe_replication_groups(self: ElastiCacheBackend, replication_group_id: 
     return [rg for rg in groups if rg.replication_group_id in self.replication_groups]
 
 
-def describe_cache_clusters(self: ElastiCacheBackend, cache_cluster_id: str | None = None) -> list[CacheCluster]:
-    clusters = original_describe_clusters(self, cache_cluster_id)
-    for group_id in {getattr(c, "replication_group_id", None) for c in clusters}:
-        rg = self.replication_groups.get(group_id) if group_id else None
-        if rg is not None:
-            tick(self, rg)
-    # Read again: a delete that settled took its clusters away.
-    return original_describe_clusters(self, cache_cluster_id)
-
-
 def delete_replication_group(self: ElastiCacheBackend, replication_group_id: str, retain_primary_cluster: bool | None) -> ReplicationGroup:
     rg = self.replication_groups.get(replication_group_id)
     if rg is None:
@@ -226,7 +220,7 @@ def delete_replication_group(self: ElastiCacheBackend, replication_group_id: str
 
 def modify_replication_group(self: ElastiCacheBackend, replication_group_id: str, replication_group_description: str, engine: str,
                              cache_node_type: str, automatic_failover_enabled: bool, multi_az_enabled: bool,
-                             snapshot_retention_limit: int) -> ReplicationGroup:
+                             snapshot_retention_limit: int, apply_immediately: bool = True) -> ReplicationGroup:
     rg = self.replication_groups.get(replication_group_id)
     if rg is None:
         raise ReplicationGroupNotFound(replication_group_id)
@@ -237,7 +231,12 @@ def modify_replication_group(self: ElastiCacheBackend, replication_group_id: str
         raise InvalidParameterCombinationException("No modifications were requested.")
     rg = original_modify(self, replication_group_id, replication_group_description, engine, None, automatic_failover_enabled,
                          multi_az_enabled, snapshot_retention_limit)
-    if new_type is not None:
+    if new_type is not None and not apply_immediately:
+        # Deferred to the maintenance window: each member records it as pending.
+        for cluster_id in rg.member_clusters:
+            if cluster_id in self.cache_clusters:
+                self.cache_clusters[cluster_id].pending_modified_values = {"cache_node_type": new_type}
+    elif new_type is not None:
         set_cluster_status(self, list(rg.member_clusters), "modifying")
         done = settle_all(self, rg)
 
@@ -365,7 +364,6 @@ def change_replica_count(self: ElastiCacheBackend, params: dict[str, Any], incre
 
 ElastiCacheBackend.create_replication_group = create_replication_group
 ElastiCacheBackend.describe_replication_groups = describe_replication_groups
-ElastiCacheBackend.describe_cache_clusters = describe_cache_clusters
 ElastiCacheBackend.delete_replication_group = delete_replication_group
 ElastiCacheBackend.modify_replication_group = modify_replication_group
 
@@ -377,6 +375,18 @@ def modify_replication_group_shard_configuration(self: ElastiCacheResponse) -> A
     return ActionResult({"ReplicationGroup": modify_shard_configuration(self.elasticache_backend, self._get_params())})
 
 
+def modify_replication_group_action(self: ElastiCacheResponse) -> ActionResult:
+    """moto passes ModifyReplicationGroup on without ApplyImmediately, whose AWS default is
+    false: a node type change then waits for the maintenance window."""
+    p = self._get_params()
+    rg = self.elasticache_backend.modify_replication_group(
+        p.get("ReplicationGroupId"), p.get("ReplicationGroupDescription"), p.get("Engine"), p.get("CacheNodeType"),
+        p.get("AutomaticFailoverEnabled"), p.get("MultiAZEnabled"), p.get("SnapshotRetentionLimit"),
+        apply_immediately=p.get("ApplyImmediately") is True,
+    )
+    return ActionResult({"ReplicationGroup": rg})
+
+
 def increase_replica_count(self: ElastiCacheResponse) -> ActionResult:
     return ActionResult({"ReplicationGroup": change_replica_count(self.elasticache_backend, self._get_params(), increase=True)})
 
@@ -386,6 +396,7 @@ def decrease_replica_count(self: ElastiCacheResponse) -> ActionResult:
 
 
 ElastiCacheResponse.modify_replication_group_shard_configuration = modify_replication_group_shard_configuration
+ElastiCacheResponse.modify_replication_group = modify_replication_group_action
 ElastiCacheResponse.increase_replica_count = increase_replica_count
 ElastiCacheResponse.decrease_replica_count = decrease_replica_count
 

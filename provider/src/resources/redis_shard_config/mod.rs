@@ -17,6 +17,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use aws_sdk_elasticache::operation::decrease_replica_count::{DecreaseReplicaCountError, DecreaseReplicaCountOutput};
+use aws_sdk_elasticache::operation::increase_replica_count::{IncreaseReplicaCountError, IncreaseReplicaCountOutput};
 use aws_sdk_elasticache::types::{ConfigureShard, ReplicationGroup};
 use scaling_schema::validator::{int_between, one_of, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
@@ -90,17 +92,19 @@ impl Group {
         self.node_groups.iter().map(|g| g.1).min().unwrap_or(0)
     }
 
+    fn replicas_at_least(&self, want: usize) -> bool {
+        self.node_groups.iter().all(|g| g.1 >= want)
+    }
+
+    fn replicas_at_most(&self, want: usize) -> bool {
+        self.node_groups.iter().all(|g| g.1 <= want)
+    }
+
     /// The node groups a scale-in to `count` removes: the highest-numbered ones, as AWS
     /// numbers them (0001, 0002, ...).
     fn removed_by(&self, count: usize) -> Vec<String> {
         self.node_groups.iter().skip(count).map(|g| g.0.clone()).collect()
     }
-}
-
-/// A finished step, or why the group is not there yet.
-enum Outcome {
-    Done,
-    Busy(String),
 }
 
 fn elasticache_error<E>(
@@ -183,8 +187,11 @@ impl RedisShardConfig {
         ]))
     }
 
-    /// Waits until the group and every member cluster are `available`.
-    async fn settled(ctx: &Context, id: &str, deadline: Instant) -> Result<ReplicationGroup, String> {
+    /// Waits until the group and every member cluster are `available` and the group shows
+    /// what `done` checks (right after a call ElastiCache may still report the old shape as
+    /// `available`). Statuses nothing recovers from end the wait at once.
+    async fn settled(ctx: &Context, id: &str, deadline: Instant, done: impl Fn(&Group) -> bool) -> Result<Group, String> {
+        const FAILED: &[&str] = &["create-failed", "incompatible-network", "restore-failed"];
         let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
         let left = deadline.saturating_duration_since(Instant::now());
         Waiter::new(left)
@@ -194,164 +201,188 @@ impl RedisShardConfig {
                     Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
                     Err(e) => {
                         let e = elasticache_error("DescribeReplicationGroups", &e);
-                        if e.is_transient() {
-                            return Ok(Acceptor::Retry(e.to_string()));
-                        }
-                        return Err(e.to_string());
+                        return if e.is_transient() { Ok(Acceptor::Retry(e.to_string())) } else { Err(e.to_string()) };
                     }
                 };
                 let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
-                if rg.status() != Some("available") {
-                    return Ok(Acceptor::Retry(format!("group {}", rg.status().unwrap_or("unknown"))));
+                let status = rg.status().unwrap_or("unknown");
+                if FAILED.contains(&status) {
+                    return Ok(Acceptor::Failure(format!("replication group {id} is {status}")));
                 }
-                // One call lists every cluster; the members are picked out of it.
-                let clusters = match client.describe_cache_clusters().send().await {
-                    Ok(out) => out.cache_clusters.unwrap_or_default(),
-                    Err(e) => {
-                        let e = elasticache_error("DescribeCacheClusters", &e);
-                        if e.is_transient() {
-                            return Ok(Acceptor::Retry(e.to_string()));
+                if status != "available" {
+                    return Ok(Acceptor::Retry(format!("group {status}")));
+                }
+                // Every cluster of the region, page by page; the members are picked out.
+                let mut statuses: BTreeMap<String, String> = BTreeMap::new();
+                let mut pages = client.describe_cache_clusters().into_paginator().send();
+                while let Some(page) = pages.next().await {
+                    match page {
+                        Ok(page) => statuses.extend(page.cache_clusters().iter().filter_map(|c| {
+                            Some((c.cache_cluster_id()?.to_string(), c.cache_cluster_status().unwrap_or("unknown").to_string()))
+                        })),
+                        Err(e) => {
+                            let e = elasticache_error("DescribeCacheClusters", &e);
+                            return if e.is_transient() { Ok(Acceptor::Retry(e.to_string())) } else { Err(e.to_string()) };
                         }
-                        return Err(e.to_string());
                     }
-                };
-                let statuses: BTreeMap<&str, &str> =
-                    clusters.iter().filter_map(|c| Some((c.cache_cluster_id()?, c.cache_cluster_status().unwrap_or("unknown")))).collect();
+                }
+                let member_status = |m: &String| statuses.get(m).map(String::as_str).unwrap_or("not listed");
+                if let Some(m) = rg.member_clusters().iter().find(|m| FAILED.contains(&member_status(m))) {
+                    return Ok(Acceptor::Failure(format!("member cluster {m} is {}", member_status(m))));
+                }
                 let busy: Vec<String> = rg
                     .member_clusters()
                     .iter()
-                    .filter(|m| statuses.get(m.as_str()) != Some(&"available"))
-                    .map(|m| format!("{m} {}", statuses.get(m.as_str()).unwrap_or(&"not listed")))
+                    .filter(|m| member_status(m) != "available")
+                    .map(|m| format!("{m} {}", member_status(m)))
                     .collect();
-                Ok(if busy.is_empty() { Acceptor::Success(rg) } else { Acceptor::Retry(busy.join(", ")) })
+                if !busy.is_empty() {
+                    return Ok(Acceptor::Retry(busy.join(", ")));
+                }
+                let group = Group::of(&rg);
+                Ok(if done(&group) { Acceptor::Success(group) } else { Acceptor::Retry("the change has not shown yet".into()) })
             })
             .await
             .map_err(|e| e.to_string())
     }
 
-    /// One step: the call, retried while the group is busy (another change, a backup), then
-    /// waited for. An answer that nothing needed changing is success.
-    async fn step<T, E, F, Fut>(ctx: &Context, id: &str, operation: &'static str, deadline: Instant, call: F) -> Result<(), String>
+    /// One step: `call` looks at the group as it is now and sends what is still needed (None:
+    /// nothing is), then the wait for `done`. A busy group (another change, a backup) or a
+    /// transient failure is retried with backoff, each time from a fresh look, so a call that
+    /// landed although its answer was lost is never sent again. An answer that nothing needed
+    /// changing is success.
+    async fn step<T, E, F, Fut>(
+        ctx: &Context,
+        id: &str,
+        operation: &'static str,
+        deadline: Instant,
+        call: F,
+        done: impl Fn(&Group) -> bool,
+    ) -> Result<(), String>
     where
-        F: Fn() -> Fut,
+        F: Fn(&Group) -> Option<Fut>,
         Fut:
             Future<Output = Result<T, aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>>,
         E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
+        const BUSY: &[&str] = &["InvalidReplicationGroupState", "InvalidCacheClusterState"];
         let mut attempt = 0u32;
         loop {
-            let outcome = match call().await {
-                Ok(_) => Outcome::Done,
+            let group = Self::settled(ctx, id, deadline, |_| true).await?;
+            let Some(sent) = call(&group) else { return Ok(()) };
+            let why = match sent.await {
+                Ok(_) => return Self::settled(ctx, id, deadline, &done).await.map(|_| ()),
                 Err(e) => {
                     let e = elasticache_error(operation, &e);
                     let message = e.to_string();
                     match e.code.as_deref() {
                         Some("NoOperationFault") => return Ok(()),
                         Some("InvalidParameterCombination") if message.contains("No modifications were requested") => return Ok(()),
-                        Some("InvalidReplicationGroupState") => Outcome::Busy(message),
-                        _ if e.is_transient() => Outcome::Busy(message),
+                        Some(code) if BUSY.contains(&code) => message,
+                        _ if e.is_transient() => message,
                         _ => return Err(message),
                     }
                 }
             };
-            Self::settled(ctx, id, deadline).await?;
-            match outcome {
-                Outcome::Done => return Ok(()),
-                Outcome::Busy(why) => {
-                    // The group can look available while ElastiCache still refuses (a member
-                    // finishing a backup): back off rather than ask again at once.
-                    let pause = Duration::from_millis(250 << attempt.min(7));
-                    attempt += 1;
-                    if Instant::now() + pause >= deadline {
-                        return Err(why);
-                    }
-                    tracing::debug!(replication_group = id, operation, why, "group busy; trying the step again");
-                    tokio::select! {
-                        _ = ctx.stop.cancelled() => return Err(format!("stopped by Terraform while {operation} waited: {why}")),
-                        _ = tokio::time::sleep(pause) => {}
-                    }
-                }
+            // The group can look available while ElastiCache still refuses (a member
+            // finishing a backup): back off rather than ask again at once.
+            let pause = Duration::from_millis(250 << attempt.min(7));
+            attempt += 1;
+            if Instant::now() + pause >= deadline {
+                return Err(why);
+            }
+            tracing::debug!(replication_group = id, operation, why, "group busy; trying the step again");
+            tokio::select! {
+                _ = ctx.stop.cancelled() => return Err(format!("stopped by Terraform while {operation} waited: {why}")),
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }
 
-    /// Brings the group to `target`, one ordered step at a time.
+    /// Brings the group to `target` (None: leave that part as it is), one ordered step at a time.
     async fn converge(ctx: &Context, id: &str, target: &Shape, apply_immediately: bool, deadline: Instant) -> Result<(), String> {
         let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
-        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
 
-        if let Some(shards) = target.shards.filter(|n| *n != group.node_groups.len()) {
-            let removed = group.removed_by(shards);
-            Self::step(ctx, id, "ModifyReplicationGroupShardConfiguration", deadline, || {
-                let mut call = client
-                    .modify_replication_group_shard_configuration()
-                    .replication_group_id(id)
-                    .node_group_count(shards as i32)
-                    .apply_immediately(true);
-                for node_group in &removed {
-                    call = call.node_groups_to_remove(node_group);
-                }
-                call.send()
-            })
+        if let Some(shards) = target.shards {
+            Self::step(
+                ctx,
+                id,
+                "ModifyReplicationGroupShardConfiguration",
+                deadline,
+                |group| {
+                    (group.node_groups.len() != shards).then(|| {
+                        let mut call = client
+                            .modify_replication_group_shard_configuration()
+                            .replication_group_id(id)
+                            .node_group_count(shards as i32)
+                            .apply_immediately(true);
+                        for node_group in group.removed_by(shards) {
+                            call = call.node_groups_to_remove(node_group);
+                        }
+                        call.send()
+                    })
+                },
+                |group| group.node_groups.len() == shards,
+            )
             .await?;
         }
 
-        let replica_step = |group: &Group, grow: bool| -> Option<Vec<ConfigureShard>> {
-            let want = target.replicas?;
-            let shards: Vec<ConfigureShard> = group
-                .node_groups
-                .iter()
-                .filter(|(_, now)| if grow { *now < want } else { *now > want })
-                .map(|(node_group, _)| ConfigureShard::builder().node_group_id(node_group).new_replica_count(want as i32).build())
-                .collect();
-            (!shards.is_empty()).then_some(shards)
-        };
-        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
-        if let Some(shards) = replica_step(&group, true) {
-            Self::step(ctx, id, "IncreaseReplicaCount", deadline, || {
-                client
-                    .increase_replica_count()
-                    .replication_group_id(id)
-                    .set_replica_configuration(Some(shards.clone()))
-                    .apply_immediately(true)
-                    .send()
-            })
+        if let Some(want) = target.replicas {
+            Self::step(
+                ctx,
+                id,
+                "IncreaseReplicaCount",
+                deadline,
+                |group| replica_call(client, id, group, want),
+                |g| g.replicas_at_least(want),
+            )
             .await?;
         }
 
-        if let Some(node_type) = target.node_type.as_deref().filter(|t| *t != group.node_type) {
-            Self::step(ctx, id, "ModifyReplicationGroup", deadline, || {
-                client
-                    .modify_replication_group()
-                    .replication_group_id(id)
-                    .cache_node_type(node_type)
-                    .apply_immediately(apply_immediately)
-                    .send()
-            })
+        if let Some(node_type) = target.node_type.as_deref() {
+            Self::step(
+                ctx,
+                id,
+                "ModifyReplicationGroup",
+                deadline,
+                |group| {
+                    (group.node_type != node_type).then(|| {
+                        client
+                            .modify_replication_group()
+                            .replication_group_id(id)
+                            .cache_node_type(node_type)
+                            .apply_immediately(apply_immediately)
+                            .send()
+                    })
+                },
+                // Deferred to the maintenance window: recorded is done.
+                |group| !apply_immediately || group.node_type == node_type,
+            )
             .await?;
         }
 
-        let group = Group::of(&Self::settled(ctx, id, deadline).await?);
-        if let Some(shards) = replica_step(&group, false) {
-            Self::step(ctx, id, "DecreaseReplicaCount", deadline, || {
-                client
-                    .decrease_replica_count()
-                    .replication_group_id(id)
-                    .set_replica_configuration(Some(shards.clone()))
-                    .apply_immediately(true)
-                    .send()
-            })
+        if let Some(want) = target.replicas {
+            Self::step(
+                ctx,
+                id,
+                "DecreaseReplicaCount",
+                deadline,
+                |group| replica_call_down(client, id, group, want),
+                |g| g.replicas_at_most(want),
+            )
             .await?;
         }
         Ok(())
     }
 
-    /// Converges, then records what the group now is, whether or not every step succeeded.
+    /// Converges, then records what the group now is, whether or not every step succeeded;
+    /// `known` is the last state known to be true, kept if the group cannot be read.
     async fn converge_and_read(
         ctx: &Context,
         id: &str,
         target: &Shape,
         settings: &Value,
+        known: &Value,
         timeout: Duration,
         diags: &mut Diagnostics,
     ) -> Value {
@@ -365,7 +396,7 @@ impl RedisShardConfig {
                 Ok(state) => state,
                 Err(e) => {
                     diags.error("Could not read the replication group after scaling it", e.to_string());
-                    settings.clone()
+                    known.clone()
                 }
             },
             Ok(None) => {
@@ -374,10 +405,52 @@ impl RedisShardConfig {
             }
             Err(e) => {
                 diags.error("Could not read the replication group after scaling it", e.to_string());
-                settings.clone()
+                known.clone()
             }
         }
     }
+}
+
+type Client = aws_sdk_elasticache::Client;
+type SdkResult<O, E> = Result<O, aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>>;
+
+/// The shards that need `want` replicas, raising (`grow`) or lowering.
+fn shards_to_change(group: &Group, want: usize, grow: bool) -> Option<Vec<ConfigureShard>> {
+    let shards: Vec<ConfigureShard> = group
+        .node_groups
+        .iter()
+        .filter(|(_, now)| if grow { *now < want } else { *now > want })
+        .map(|(node_group, _)| ConfigureShard::builder().node_group_id(node_group).new_replica_count(want as i32).build())
+        .collect();
+    (!shards.is_empty()).then_some(shards)
+}
+
+/// More replicas where a shard has fewer than `want`. A group in cluster mode is configured
+/// shard by shard (ReplicaConfiguration); one without has a single node group and takes the
+/// count for the whole group (NewReplicaCount), as the API reference describes each.
+fn replica_call<'a>(
+    client: &'a Client,
+    id: &'a str,
+    group: &Group,
+    want: usize,
+) -> Option<impl Future<Output = SdkResult<IncreaseReplicaCountOutput, IncreaseReplicaCountError>> + 'a> {
+    let shards = shards_to_change(group, want, true)?;
+    let call = client.increase_replica_count().replication_group_id(id).apply_immediately(true);
+    let call = if group.cluster_enabled { call.set_replica_configuration(Some(shards)) } else { call.new_replica_count(want as i32) };
+    Some(call.send())
+}
+
+/// Fewer replicas where a shard has more than `want` (the highest-numbered go).
+fn replica_call_down<'a>(
+    client: &'a Client,
+    id: &'a str,
+    group: &Group,
+    want: usize,
+) -> Option<impl Future<Output = SdkResult<DecreaseReplicaCountOutput, DecreaseReplicaCountError>> + 'a> {
+    let shards = shards_to_change(group, want, false)?;
+    let call = client.decrease_replica_count().replication_group_id(id).apply_immediately(true);
+    let call = if group.cluster_enabled { call.set_replica_configuration(Some(shards)) } else { call.new_replica_count(want as i32) };
+    Some(call.send())
 }
 
 fn group_id_attribute() -> Attribute {
@@ -578,7 +651,9 @@ impl Resource<Clients> for RedisShardConfig {
         for name in ["original_node_group_count", "original_replicas_per_node_group", "original_node_type"] {
             settings.set_attr(name, adopted.attr(name).clone());
         }
-        resp.state = Self::converge_and_read(ctx, &id, &Shape::of(req.planned, ""), &settings, req.timeout, &mut resp.diagnostics).await;
+        // What the configuration sets; a setting left out is left as the group has it.
+        let target = Shape::of(req.config, "");
+        resp.state = Self::converge_and_read(ctx, &id, &target, &settings, &adopted, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
@@ -603,7 +678,8 @@ impl Resource<Clients> for RedisShardConfig {
         for name in ["original_node_group_count", "original_replicas_per_node_group", "original_node_type"] {
             settings.set_attr(name, req.prior.attr(name).clone());
         }
-        resp.state = Self::converge_and_read(ctx, &id, &Shape::of(req.planned, ""), &settings, req.timeout, &mut resp.diagnostics).await;
+        let target = Shape::of(req.config, "");
+        resp.state = Self::converge_and_read(ctx, &id, &target, &settings, req.prior, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
