@@ -144,8 +144,14 @@ impl RedisShardConfig {
     async fn member_details(ctx: &Context, member: Option<&str>) -> Result<(Option<String>, Option<String>), ClientError> {
         let Some(member) = member else { return Ok((None, None)) };
         let client = ctx.clients.elasticache().await?;
-        let out = client.describe_cache_clusters().cache_cluster_id(member).send().await;
-        let out = out.map_err(|e| elasticache_error("DescribeCacheClusters", &e))?;
+        let out = match client.describe_cache_clusters().cache_cluster_id(member).send().await {
+            Ok(out) => out,
+            Err(e) => {
+                let e = elasticache_error("DescribeCacheClusters", &e);
+                // A member removed between the two calls (a scale-in settling) says nothing.
+                return if e.is_not_found() { Ok((None, None)) } else { Err(e.into()) };
+            }
+        };
         let cluster = out.cache_clusters().first();
         Ok((
             cluster.and_then(|c| c.engine_version()).map(str::to_string),
