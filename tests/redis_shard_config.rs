@@ -213,3 +213,51 @@ fn a_deferred_node_type_change_is_pending_not_a_perpetual_diff() {
     // Replicas left out of the configuration are left as each shard has them.
     assert_eq!(changes(moto, "deferred-redis"), ["ModifyReplicationGroup"]);
 }
+
+#[test]
+fn one_shard_changed_by_hand_shows_and_a_plan_made_stale_is_refused() {
+    let moto = Moto::shared();
+    group(moto, "drift-redis", true, 4, 1);
+    let ws = workspace(moto);
+    ws.write(&config("drift-redis", "  node_group_count        = 4\n  replicas_per_node_group = 1\n"));
+    ws.init();
+    ws.apply();
+    // Someone adds a replica to one shard only: the plan shows it, apply evens it out.
+    moto.elasticache(REGION, |c| async move {
+        let shard = aws_sdk_elasticache::types::ConfigureShard::builder().node_group_id("0002").new_replica_count(2).build();
+        c.increase_replica_count()
+            .replication_group_id("drift-redis")
+            .replica_configuration(shard)
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+    });
+    let drift = ws.plan();
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(drift.flat().contains("~ replicas_per_node_group = 2 -> 1"), "{}", drift.all());
+    ws.apply();
+    assert_eq!(shape(moto, "drift-redis").1, [1, 1, 1, 1]);
+
+    // A saved scale-in plan (keep 0001, 0002), then someone removes 0002 by hand: applying the
+    // stale plan would remove other groups than it named, so it is refused.
+    ws.write(&config("drift-redis", "  node_group_count        = 2\n  replicas_per_node_group = 1\n"));
+    ws.ok(&["plan", "-out", "scale-in.tfplan", "-no-color", "-input=false"]);
+    moto.elasticache(REGION, |c| async move {
+        c.modify_replication_group_shard_configuration()
+            .replication_group_id("drift-redis")
+            .node_group_count(3)
+            .node_groups_to_remove("0002")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..10 {
+            c.describe_replication_groups().replication_group_id("drift-redis").send().await.unwrap();
+        }
+    });
+    let stale = ws.tf(&["apply", "-no-color", "-input=false", "scale-in.tfplan"]);
+    assert_eq!(stale.code, 1, "{}", stale.all());
+    assert!(stale.flat().contains("changed since the plan"), "{}", stale.all());
+    assert_eq!(shape(moto, "drift-redis").0, ["0001", "0003", "0004"], "nothing more was removed");
+}

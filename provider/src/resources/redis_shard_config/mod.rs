@@ -44,6 +44,8 @@ struct Shape {
     shards: Option<usize>,
     replicas: Option<usize>,
     node_type: Option<String>,
+    /// For a scale-in, the node groups the plan said stay: apply refuses to remove others.
+    retained: Option<Vec<String>>,
 }
 
 impl Shape {
@@ -53,6 +55,7 @@ impl Shape {
             shards: count("node_group_count"),
             replicas: count("replicas_per_node_group"),
             node_type: v.attr(&format!("{prefix}node_type")).as_str().map(str::to_string),
+            retained: None,
         }
     }
 }
@@ -90,6 +93,16 @@ impl Group {
     /// The fewest replicas any shard has: what every shard has once a change settles.
     fn replicas(&self) -> usize {
         self.node_groups.iter().map(|g| g.1).min().unwrap_or(0)
+    }
+
+    /// The replica count to report. Shards that differ (one changed by hand) report the count
+    /// that differs from `configured`, so the plan shows the drift that apply evens out.
+    fn reported_replicas(&self, configured: Option<i64>) -> usize {
+        let (lo, hi) = (self.replicas(), self.node_groups.iter().map(|g| g.1).max().unwrap_or(0));
+        match configured.and_then(|c| usize::try_from(c).ok()) {
+            Some(c) if c == lo => hi,
+            _ => lo,
+        }
     }
 
     fn replicas_at_least(&self, want: usize) -> bool {
@@ -176,7 +189,7 @@ impl RedisShardConfig {
             ("id", Value::from(id)),
             ("replication_group_id", Value::from(id)),
             ("node_group_count", Value::int(group.node_groups.len() as i64)),
-            ("replicas_per_node_group", Value::int(group.replicas() as i64)),
+            ("replicas_per_node_group", Value::int(group.reported_replicas(settings.attr("replicas_per_node_group").as_i64()) as i64)),
             ("node_type", Value::from(node_type.as_str())),
             ("apply_immediately", settings.attr("apply_immediately").clone()),
             ("on_destroy", settings.attr("on_destroy").clone()),
@@ -309,6 +322,19 @@ impl RedisShardConfig {
     async fn converge(ctx: &Context, id: &str, target: &Shape, apply_immediately: bool, deadline: Instant) -> Result<(), String> {
         let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
 
+        if let (Some(shards), Some(retained)) = (target.shards, &target.retained) {
+            let group = Self::settled(ctx, id, deadline, |_| true).await?;
+            let staying: Vec<String> = group.node_groups.iter().take(shards).map(|g| g.0.clone()).collect();
+            if group.node_groups.len() > shards && &staying != retained {
+                return Err(format!(
+                    "{id} changed since the plan: it now has node groups {}, and removing the highest-numbered would keep {} \
+                     rather than {} as planned. Plan again.",
+                    group.node_groups.iter().map(|g| g.0.as_str()).collect::<Vec<_>>().join(", "),
+                    staying.join(", "),
+                    retained.join(", ")
+                ));
+            }
+        }
         if let Some(shards) = target.shards {
             Self::step(
                 ctx,
@@ -604,6 +630,8 @@ impl Resource<Clients> for RedisShardConfig {
                     );
                 } else if count < ids.len() {
                     let removed: Vec<&str> = ids.iter().skip(count).filter_map(Value::as_str).collect();
+                    // Planned known: apply keeps exactly these, or refuses.
+                    resp.planned.set_attr("node_group_ids", Value::List(ids.iter().take(count).cloned().collect()));
                     resp.diagnostics.warning_at(
                         AttributePath::of("node_group_count"),
                         "Scale-in removes node groups",
@@ -684,7 +712,10 @@ impl Resource<Clients> for RedisShardConfig {
         for name in ["original_node_group_count", "original_replicas_per_node_group", "original_node_type"] {
             settings.set_attr(name, req.prior.attr(name).clone());
         }
-        let target = Shape::of(req.config, "");
+        let mut target = Shape::of(req.config, "");
+        target.retained = Some(req.planned.attr("node_group_ids"))
+            .filter(|ids| ids.is_known() && !ids.is_null())
+            .map(|ids| ids.elements().iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
         resp.state = Self::converge_and_read(ctx, &id, &target, &settings, req.prior, req.timeout, &mut resp.diagnostics).await;
     }
 
