@@ -256,6 +256,10 @@ fn promotion_is_one_way() {
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.all().contains("Promotion is permanent"), "{}", plan.all());
     ws.apply();
+    // RDS still reports the source right after the call; one apply waits until it is gone.
+    let promoted = moto.instance(REGION, "pr-replica").unwrap();
+    assert_eq!(promoted.read_replica_source_db_instance_identifier(), None, "one apply promotes");
+    assert_eq!(promoted.db_instance_status(), Some("available"));
     assert_eq!(ws.plan().code, 0, "promoted replica must plan clean");
 
     ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = false\n"));
@@ -724,4 +728,45 @@ fn subnet_group_is_set_at_creation_and_replaces_when_changed() {
     assert!(replace.stdout.contains("must be replaced") && replace.flat().contains("db_subnet_group_name"), "{}", replace.all());
     ws.write(&config("  db_subnet_group_name = \"replica-subnets\"\n"));
     ws.destroy();
+}
+
+#[test]
+fn a_resent_create_is_adopted_and_an_interrupted_delete_is_waited_for() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "again-production");
+    let ws = workspace(moto);
+    ws.write(&replica("r", "again-replica", "again-production", "db.r6g.large", ""));
+    ws.init();
+    // The create reached RDS but its answer did not (the SDK resends it): the identifier is
+    // taken by this very replica, which is adopted rather than failed on or made twice.
+    moto.rds(REGION, |c| async move {
+        c.create_db_instance_read_replica()
+            .db_instance_identifier("again-replica")
+            .source_db_instance_identifier("again-production")
+            .db_instance_class("db.r6g.large")
+            .send()
+            .await
+            .unwrap();
+    });
+    ws.apply();
+    assert_eq!(ws.plan().code, 0);
+
+    // Another instance under the name is never taken over.
+    ws.write(&format!(
+        "{}{}",
+        replica("r", "again-replica", "again-production", "db.r6g.large", ""),
+        replica("other", "again-other", "again-production", "db.r6g.large", "")
+    ));
+    moto.create_source(REGION, "again-other");
+    let refused = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.flat().contains("already exists and is not a replica"), "{}", refused.all());
+
+    // A destroy interrupted after its DeleteDBInstance: the next one waits for that delete.
+    ws.write(&replica("r", "again-replica", "again-production", "db.r6g.large", ""));
+    moto.rds(REGION, |c| async move {
+        c.delete_db_instance().db_instance_identifier("again-replica").skip_final_snapshot(true).send().await.unwrap();
+    });
+    ws.ok(&["destroy", "-auto-approve", "-refresh=false", "-no-color", "-input=false"]);
+    assert!(moto.instance(REGION, "again-replica").is_none(), "gone, and the destroy waited for it");
 }

@@ -239,6 +239,31 @@ impl ReadReplica {
         Ok(call)
     }
 
+    /// The identifier is taken. By this replica itself: CreateDBInstanceReadReplica is not
+    /// idempotent, and the SDK resends a request whose answer was lost; it is adopted
+    /// (Some). By an instance being deleted: the wait for it to go frees the name (None). By
+    /// anything else: an error, never a takeover.
+    async fn claim_identifier(ctx: &Context, id: &str, planned: &Value, timeout: Duration) -> Result<Option<DbInstance>, String> {
+        let existing = ctx.clients.rds_instance(id).await.map_err(|e| e.to_string())?;
+        let Some(existing) = existing else { return Ok(None) };
+        if existing.db_instance_status() == Some("deleting") {
+            Self::wait_deleted(ctx, id, timeout).await.map_err(|e| e.to_string())?;
+            return Ok(None);
+        }
+        let wanted = planned.str_attr("source_db_instance_identifier");
+        let arn = existing.db_instance_arn().unwrap_or_default();
+        match existing.read_replica_source_db_instance_identifier() {
+            Some(source) if same_source(source, wanted, arn) => {
+                tracing::info!(identifier = id, "the replica already exists with this source (a resent create); adopting it");
+                Ok(Some(existing))
+            }
+            other => Err(format!(
+                "DB instance {id} already exists{}. Choose another identifier, or import it (terraform import <address> {id}).",
+                other.map(|s| format!(" as a replica of {s}, not of {wanted}")).unwrap_or_else(|| " and is not a replica".into())
+            )),
+        }
+    }
+
     /// Sets the parameter group of a replica that is up, then waits until RDS reports it.
     async fn set_parameter_group(
         ctx: &Context,
@@ -267,8 +292,11 @@ impl ReadReplica {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(Service::Rds, "PromoteReadReplica", &e).to_string())?;
-        // RDS restarts the instance and drops its source; status is what tells us it is done.
-        Self::wait_available(ctx, id, max_wait, |_| true).await.map_err(|e| e.to_string())
+        // RDS reports `available` with the source still set right after the call, then goes
+        // through modifying and rebooting: done is available with no source any more.
+        Self::wait_available(ctx, id, max_wait, |i| i.read_replica_source_db_instance_identifier().is_none())
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -723,14 +751,29 @@ impl Resource<Clients> for ReadReplica {
             // Always sent: RDS does not take either from the source, and the plan says false.
             .multi_az(planned.attr("multi_az").as_bool() == Some(true))
             .deletion_protection(planned.attr("deletion_protection").as_bool() == Some(true));
-        let created = match call.send().await {
+        let created = match call.clone().send().await {
             Ok(out) => out.db_instance,
             Err(e) => {
-                resp.diagnostics.error(
-                    "Could not create the read replica",
-                    AwsError::from_sdk(Service::Rds, "CreateDBInstanceReadReplica", &e).to_string(),
-                );
-                return;
+                let e = AwsError::from_sdk(Service::Rds, "CreateDBInstanceReadReplica", &e);
+                if e.code.as_deref() != Some("DBInstanceAlreadyExists") {
+                    resp.diagnostics.error("Could not create the read replica", e.to_string());
+                    return;
+                }
+                match Self::claim_identifier(ctx, id, planned, req.timeout).await {
+                    Ok(Some(adopted)) => Some(adopted),
+                    Ok(None) => match call.send().await {
+                        Ok(out) => out.db_instance,
+                        Err(e) => {
+                            let e = AwsError::from_sdk(Service::Rds, "CreateDBInstanceReadReplica", &e);
+                            resp.diagnostics.error("Could not create the read replica", e.to_string());
+                            return;
+                        }
+                    },
+                    Err(why) => {
+                        resp.diagnostics.error("Could not create the read replica", why);
+                        return;
+                    }
+                }
             }
         };
         // From here the replica exists: every exit records it so nothing is orphaned.
@@ -776,6 +819,13 @@ impl Resource<Clients> for ReadReplica {
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = req.state.str_attr("identifier");
         match ctx.clients.rds_instance(id).await {
+            // Going away (deleted out of band, or a destroy that was interrupted): it is not the
+            // replica the configuration wants any more, so a plan creates it again (the create
+            // waits for the identifier to be free).
+            Ok(Some(i)) if i.db_instance_status() == Some("deleting") => {
+                tracing::info!(identifier = id, "read replica is being deleted; removing it from state");
+                resp.state = Value::Null;
+            }
             Ok(Some(i)) if is_import(req.state) => match import_problem(&i, req.state) {
                 Some((summary, detail)) => resp.diagnostics.error(summary, detail),
                 None => resp.state = Self::state_from(&i, req.state),
@@ -890,6 +940,8 @@ impl Resource<Clients> for ReadReplica {
         match sent {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
+            // A destroy interrupted or timed out before: the delete is under way; wait for it.
+            Err(e) if AwsError::from_sdk(Service::Rds, "DeleteDBInstance", &e).to_string().contains("is already being deleted") => {}
             Err(e) => {
                 let e = AwsError::from_sdk(Service::Rds, "DeleteDBInstance", &e);
                 if req.prior.attr("deletion_protection").as_bool() == Some(true) && e.code.as_deref() == Some("InvalidParameterCombination")

@@ -1,0 +1,138 @@
+"""RDS DB instances as the RDS User Guide and API reference describe their lifecycle, where
+moto 5.2.5 falls short:
+
+- a read replica is `creating`, then `backing-up`, before `available` (moto: available at once);
+- PromoteReadReplica passes through `modifying` and `rebooting` and clears the source only at
+  the end (moto: at once), so a waiter must wait for the source to clear;
+- a delete is `deleting` for a few describes before DBInstanceNotFound (moto: gone at once),
+  and a second delete meanwhile answers InvalidDBInstanceState "... is already being deleted";
+- CreateDBInstanceReadReplica with an identifier in use answers DBInstanceAlreadyExists
+  (moto: overwrites it);
+- every instance has its own DbiResourceId (moto: one for all), and a replica created without
+  tags has none (moto: copies the source's).
+
+Sources (DB instance statuses, PromoteReadReplica, DeleteDBInstance) are in docs/moto-facts.md.
+Only sources made with CreateDBInstance stay available at once, so tests can build on them.
+"""
+
+import random
+import string
+from typing import Any, Callable
+
+from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError, RDSClientError
+from moto.rds.models import DBInstance, RDSBackend
+
+from . import steps
+
+
+class InvalidDBInstanceState(RDSClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidDBInstanceState", message)
+
+
+def resource_id() -> str:
+    return "db-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=26))
+
+
+def settle(db: DBInstance, statuses: list[str], finish: Callable[[], None]) -> None:
+    """`db` shows each of `statuses` for SCALING_MOTO_STEPS describes, then `finish` runs."""
+    db.scaling_settle = {"statuses": list(statuses), "left": steps(), "finish": finish}
+    db.status = statuses[0]
+
+
+def tick(db: DBInstance) -> None:
+    pending = getattr(db, "scaling_settle", None)
+    if not pending:
+        return
+    pending["left"] -= 1
+    if pending["left"] > 0:
+        return
+    pending["statuses"].pop(0)
+    if pending["statuses"]:
+        pending["left"] = steps()
+        db.status = pending["statuses"][0]
+    else:
+        db.scaling_settle = None
+        pending["finish"]()
+
+
+original_create = RDSBackend.create_db_instance
+original_create_replica = RDSBackend.create_db_instance_read_replica
+original_describe = RDSBackend.describe_db_instances
+original_delete = RDSBackend.delete_db_instance
+original_promote = RDSBackend.promote_read_replica
+
+
+def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    db = original_create(self, db_kwargs)
+    db.dbi_resource_id = resource_id()
+    return db
+
+
+def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    if db_kwargs["db_instance_identifier"] in self.databases:
+        raise DBInstanceAlreadyExists()
+    replica = original_create_replica(self, db_kwargs)
+    replica.dbi_resource_id = resource_id()
+    if not db_kwargs.get("tags"):
+        replica.tags = []
+
+    def finish() -> None:
+        replica.status = "available"
+
+    settle(replica, ["creating", "backing-up"], finish)
+    return replica
+
+
+def describe_db_instances(self: RDSBackend, db_instance_identifier: str | None = None, filters: Any = None) -> list[DBInstance]:
+    found = original_describe(self, db_instance_identifier, filters)
+    for db in found:
+        tick(db)
+    # A delete that settled took the instance away.
+    if db_instance_identifier and db_instance_identifier not in self.databases:
+        raise DBInstanceNotFoundError(db_instance_identifier)
+    return [db for db in found if self.databases.get(db.db_instance_identifier) is db]
+
+
+def delete_db_instance(self: RDSBackend, db_instance_identifier: str, final_db_snapshot_identifier: str | None = None,
+                       skip_final_snapshot: bool | None = False, delete_automated_backups: bool | None = True) -> DBInstance:
+    db = self.databases.get(db_instance_identifier)
+    if db is None:
+        raise DBInstanceNotFoundError(db_instance_identifier)
+    if db.status == "deleting":
+        raise InvalidDBInstanceState(f"Instance {db_instance_identifier} is already being deleted.")
+    if db.deletion_protection:
+        return original_delete(self, db_instance_identifier, final_db_snapshot_identifier, skip_final_snapshot,
+                               delete_automated_backups)
+
+    def finish() -> None:
+        original_delete(self, db_instance_identifier, final_db_snapshot_identifier, skip_final_snapshot, delete_automated_backups)
+
+    settle(db, ["deleting"], finish)
+    return db
+
+
+def promote_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+    db_id = db_kwargs["db_instance_identifier"]
+    db = self.databases.get(db_id)
+    if db is None:
+        raise DBInstanceNotFoundError(db_id)
+    if not db.is_replica:
+        raise InvalidDBInstanceState(f"DB Instance {db_id} is not a read replica.")
+    if db.status != "available":
+        raise InvalidDBInstanceState(f"Instance {db_id} is not in available state.")
+
+    def finish() -> None:
+        original_promote(self, db_kwargs)
+        db.source_db_instance_identifier = None
+        db.status = "available"
+
+    settle(db, ["modifying", "rebooting"], finish)
+    return db
+
+
+RDSBackend.create_db_instance = create_db_instance
+RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
+RDSBackend.describe_db_instances = describe_db_instances
+RDSBackend.delete_db_instance = delete_db_instance
+RDSBackend.promote_read_replica = promote_read_replica

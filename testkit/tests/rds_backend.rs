@@ -1,0 +1,123 @@
+//! The RDS lifecycle testkit/aws/extensions/rds.py adds to moto, called through aws-sdk-rds as
+//! AWS documents the answers (docs/moto-facts.md).
+
+use aws_sdk_rds::error::ProvideErrorMetadata;
+use aws_sdk_rds::types::DbInstance;
+use aws_sdk_rds::Client;
+use scaling_testkit::{Moto, REGION};
+
+async fn status(c: &Client, id: &str) -> Option<DbInstance> {
+    match c.describe_db_instances().db_instance_identifier(id).send().await {
+        Ok(out) => out.db_instances().first().cloned(),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => None,
+        Err(e) => panic!("describe {id}: {e:?}"),
+    }
+}
+
+/// The statuses `id` shows until `until` holds, each once.
+async fn statuses_until(c: &Client, id: &str, until: impl Fn(&Option<DbInstance>) -> bool) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for _ in 0..30 {
+        let now = status(c, id).await;
+        let label = now.as_ref().map(|i| i.db_instance_status().unwrap_or_default().to_string()).unwrap_or_else(|| "gone".into());
+        if seen.last() != Some(&label) {
+            seen.push(label);
+        }
+        if until(&now) {
+            return seen;
+        }
+    }
+    panic!("{id} never got there: {seen:?}");
+}
+
+fn source(moto: &Moto, id: &str) {
+    moto.create_source(REGION, id);
+    let id = id.to_string();
+    moto.rds(REGION, |c| async move {
+        c.add_tags_to_resource()
+            .resource_name(format!("arn:aws:rds:{REGION}:123456789012:db:{id}"))
+            .tags(aws_sdk_rds::types::Tag::builder().key("team").value("data").build())
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_replica_is_creating_then_backing_up_then_available_with_its_own_id_and_no_tags() {
+    let moto = Moto::shared();
+    source(moto, "life-production");
+    moto.rds(REGION, |c| async move {
+        let made = c
+            .create_db_instance_read_replica()
+            .db_instance_identifier("life-replica")
+            .source_db_instance_identifier("life-production")
+            .send()
+            .await
+            .unwrap()
+            .db_instance
+            .unwrap();
+        assert_eq!(made.db_instance_status(), Some("creating"));
+        let seen = statuses_until(&c, "life-replica", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        assert_eq!(seen, ["creating", "backing-up", "available"]);
+        let replica = status(&c, "life-replica").await.unwrap();
+        let primary = status(&c, "life-production").await.unwrap();
+        assert_ne!(replica.dbi_resource_id(), primary.dbi_resource_id(), "each instance has its own DbiResourceId");
+        assert!(replica.tag_list().is_empty(), "a replica made without tags has none: {:?}", replica.tag_list());
+
+        let again = c
+            .create_db_instance_read_replica()
+            .db_instance_identifier("life-replica")
+            .source_db_instance_identifier("life-production")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(again.as_service_error().and_then(|e| e.code()), Some("DBInstanceAlreadyExists"));
+    });
+}
+
+#[test]
+fn promotion_clears_the_source_only_after_modifying_and_rebooting() {
+    let moto = Moto::shared();
+    source(moto, "promo-production");
+    moto.rds(REGION, |c| async move {
+        c.create_db_instance_read_replica()
+            .db_instance_identifier("promo-replica")
+            .source_db_instance_identifier("promo-production")
+            .send()
+            .await
+            .unwrap();
+        statuses_until(&c, "promo-replica", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        let promoted = c.promote_read_replica().db_instance_identifier("promo-replica").send().await.unwrap().db_instance.unwrap();
+        assert_eq!(promoted.read_replica_source_db_instance_identifier(), Some("promo-production"), "the source stays at first");
+        let seen = statuses_until(&c, "promo-replica", |i| {
+            i.as_ref()
+                .is_some_and(|i| i.db_instance_status() == Some("available") && i.read_replica_source_db_instance_identifier().is_none())
+        })
+        .await;
+        assert_eq!(seen, ["modifying", "rebooting", "available"]);
+        let again = c.promote_read_replica().db_instance_identifier("promo-replica").send().await.unwrap_err();
+        assert_eq!(again.as_service_error().and_then(|e| e.code()), Some("InvalidDBInstanceState"));
+    });
+}
+
+#[test]
+fn a_delete_is_deleting_before_not_found_and_a_second_one_is_refused() {
+    let moto = Moto::shared();
+    source(moto, "del-production");
+    moto.rds(REGION, |c| async move {
+        c.create_db_instance_read_replica()
+            .db_instance_identifier("del-replica")
+            .source_db_instance_identifier("del-production")
+            .send()
+            .await
+            .unwrap();
+        statuses_until(&c, "del-replica", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        c.delete_db_instance().db_instance_identifier("del-replica").skip_final_snapshot(true).send().await.unwrap();
+        let again = c.delete_db_instance().db_instance_identifier("del-replica").skip_final_snapshot(true).send().await.unwrap_err();
+        assert_eq!(again.as_service_error().and_then(|e| e.code()), Some("InvalidDBInstanceState"));
+        assert!(again.as_service_error().and_then(|e| e.message()).unwrap_or_default().contains("is already being deleted"));
+        let seen = statuses_until(&c, "del-replica", Option::is_none).await;
+        assert_eq!(seen, ["deleting", "gone"]);
+    });
+}
