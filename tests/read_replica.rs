@@ -268,7 +268,30 @@ fn promotion_is_one_way() {
     assert!(back.all().contains("A promoted replica cannot be demoted"), "{}", back.all());
     assert!(back.all().contains("promote = false"), "the error must point at promote:\n{}", back.all());
     ws.write(&replica("r", "pr-replica", "pr-production", "db.r6g.large", "  promote = true\n"));
+    // A promoted instance is a standalone database: no destroy or replacement wipes it unasked.
+    let refused = ws.tf(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.flat().contains("final_snapshot_identifier"), "{}", refused.all());
+    assert!(moto.instance(REGION, "pr-replica").is_some(), "nothing deleted");
+    ws.write(&replica("r", "pr-replica-2", "pr-production", "db.r6g.large", "  promote = true\n"));
+    let replace = ws.plan();
+    assert_eq!(replace.code, 1, "{}", replace.all());
+    assert!(replace.flat().contains("Replacement would delete a standalone database"), "{}", replace.all());
+
+    ws.write(&replica(
+        "r",
+        "pr-replica",
+        "pr-production",
+        "db.r6g.large",
+        "  promote = true\n  final_snapshot_identifier = \"pr-replica-final\"\n",
+    ));
+    ws.apply();
     ws.destroy();
+    assert!(moto.instance(REGION, "pr-replica").is_none());
+    let snapshots = moto.rds(REGION, |c| async move {
+        c.describe_db_snapshots().db_snapshot_identifier("pr-replica-final").send().await.map(|o| o.db_snapshots().len()).unwrap_or(0)
+    });
+    assert_eq!(snapshots, 1, "the final snapshot was taken");
 }
 
 #[test]

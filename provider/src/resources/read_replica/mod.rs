@@ -185,6 +185,8 @@ impl ReadReplica {
                 ),
             ),
             ("timeouts", prior.attr("timeouts").clone()),
+            ("final_snapshot_identifier", prior.attr("final_snapshot_identifier").clone()),
+            ("skip_final_snapshot", prior.attr("skip_final_snapshot").clone()),
         ])
     }
 
@@ -390,6 +392,33 @@ fn warn_pending_reboot(i: &DbInstance, diags: &mut Diagnostics) {
     }
 }
 
+/// How a delete treats the data.
+enum FinalSnapshot<'a> {
+    /// A replica never promoted: its data lives on in the source; RDS takes no snapshot of it.
+    NotPromoted,
+    Take(&'a str),
+    Skip,
+}
+
+/// A promoted instance is a standalone, writable database: deleting it takes a final snapshot
+/// unless the configuration opted out explicitly.
+fn final_snapshot(state: &Value) -> Result<FinalSnapshot<'_>, String> {
+    if state.attr("promote").as_bool() != Some(true) {
+        return Ok(FinalSnapshot::NotPromoted);
+    }
+    if let Some(snapshot) = state.attr("final_snapshot_identifier").as_str() {
+        return Ok(FinalSnapshot::Take(snapshot));
+    }
+    if state.attr("skip_final_snapshot").as_bool() == Some(true) {
+        return Ok(FinalSnapshot::Skip);
+    }
+    Err(format!(
+        "{} was promoted to a standalone database, and deleting it would lose its data. Set final_snapshot_identifier \
+         (a snapshot is taken first) or skip_final_snapshot = true, apply, then delete or replace it.",
+        state.str_attr("identifier")
+    ))
+}
+
 /// What ModifyDBInstance changes on the instance itself (everything but tags and promotion).
 const MODIFIED_IN_PLACE: &[&str] = &[
     "instance_class",
@@ -554,6 +583,22 @@ impl Resource<Clients> for ReadReplica {
                     .default(Value::Bool(false)),
             )
             .attribute(
+                Attribute::optional("final_snapshot_identifier", Type::String)
+                    .describe(
+                        "Snapshot to take when a promoted instance (a standalone database) is deleted, by destroy or replacement. \
+                         A replica that was never promoted is deleted without one (RDS takes none of replicas).",
+                    )
+                    .validate(string_check("a DB snapshot identifier", identifier_problem)),
+            )
+            .attribute(
+                Attribute::optional_computed("skip_final_snapshot", Type::Bool)
+                    .describe(
+                        "Delete a promoted instance without a final snapshot. Off by default: deleting a promoted instance \
+                         then needs final_snapshot_identifier, so no standalone database is wiped by accident.",
+                    )
+                    .default(Value::Bool(false)),
+            )
+            .attribute(
                 Attribute::optional_computed("storage_type", Type::String)
                     .describe("`gp2`, `gp3`, `io1`, `io2` or `standard` (magnetic, being retired); inherited from the source when unset.")
                     .validate(one_of(STORAGE_TYPES))
@@ -643,6 +688,20 @@ impl Resource<Clients> for ReadReplica {
             // An imported standalone (promoted) instance: RDS no longer knows its source, so the
             // configured one is taken as it is rather than forcing a replacement.
             resp.requires_replace.retain(|p| *p != source);
+        }
+        if !resp.requires_replace.is_empty() {
+            match final_snapshot(prior) {
+                Err(why) => resp.diagnostics.error_at(
+                    AttributePath::of("final_snapshot_identifier"),
+                    "Replacement would delete a standalone database",
+                    why,
+                ),
+                Ok(FinalSnapshot::Take(snapshot)) => resp.diagnostics.warning(
+                    "Replacement deletes a standalone database",
+                    format!("{} was promoted; it is deleted after a final snapshot {snapshot}.", prior.str_attr("identifier")),
+                ),
+                Ok(_) => {}
+            }
         }
         if !resp.requires_replace.is_empty() && prior.attr("deletion_protection").as_bool() == Some(true) {
             resp.diagnostics.error_at(
@@ -935,8 +994,19 @@ impl Resource<Clients> for ReadReplica {
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let id = req.prior.str_attr("identifier");
         let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
-        let sent =
-            rds.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).delete_automated_backups(true).send().await;
+        let call = match final_snapshot(req.prior) {
+            Ok(FinalSnapshot::NotPromoted) => rds.delete_db_instance().skip_final_snapshot(true).delete_automated_backups(true),
+            // A promoted instance is a standalone database: its backups stay.
+            Ok(FinalSnapshot::Take(snapshot)) => {
+                rds.delete_db_instance().final_db_snapshot_identifier(snapshot).delete_automated_backups(false)
+            }
+            Ok(FinalSnapshot::Skip) => rds.delete_db_instance().skip_final_snapshot(true).delete_automated_backups(false),
+            Err(why) => {
+                resp.diagnostics.error("A promoted instance needs a final snapshot", why);
+                return;
+            }
+        };
+        let sent = call.db_instance_identifier(id).send().await;
         match sent {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|s| s.is_db_instance_not_found_fault()) => return,
