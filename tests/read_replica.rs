@@ -307,6 +307,31 @@ fn deferred_class_change_warns_at_plan() {
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert!(plan.all().contains("Class change deferred to the maintenance window"), "{}", plan.all());
     ws.apply();
+    // RDS holds the class as pending; the state says what it will be, so no perpetual diff
+    // (hashicorp/terraform-provider-aws#9756).
+    let held = moto.instance(REGION, "df-replica").unwrap();
+    assert_eq!(held.db_instance_class(), Some("db.r6g.large"));
+    assert_eq!(held.pending_modified_values().and_then(|p| p.db_instance_class()), Some("db.r6g.xlarge"));
+    assert_eq!(ws.plan().code, 0, "a pending class plans nothing");
+    let shown = ws.ok(&["state", "show", "-no-color", "scaling_read_replica.r"]);
+    assert!(shown.flat().contains(r#"pending_instance_class = "db.r6g.xlarge""#), "{}", shown.stdout);
+
+    // The maintenance window comes: the class lands, nothing is pending, still no diff.
+    moto.maintenance_window("df-replica");
+    assert_eq!(ws.plan().code, 0);
+    assert_eq!(moto.instance(REGION, "df-replica").unwrap().db_instance_class(), Some("db.r6g.xlarge"));
+
+    // Deferred again, then asked for now: apply sends the pending change immediately.
+    ws.write(&replica("r", "df-replica", "df-production", "db.r6g.2xlarge", "  apply_immediately = false\n"));
+    ws.apply();
+    ws.write(&replica("r", "df-replica", "df-production", "db.r6g.2xlarge", ""));
+    let now = ws.plan();
+    assert_eq!(now.code, 2, "{}", now.all());
+    ws.apply();
+    let landed = moto.instance(REGION, "df-replica").unwrap();
+    assert_eq!(landed.db_instance_class(), Some("db.r6g.2xlarge"), "the pending class was applied now");
+    assert!(landed.pending_modified_values().and_then(|p| p.db_instance_class()).is_none());
+    assert_eq!(ws.plan().code, 0);
     ws.destroy();
 }
 

@@ -6,7 +6,8 @@ what each adds and the AWS documentation it follows.
 
 SCALING_MOTO_STEPS (default 2) is how many describe calls an object spends in a transitional
 status (`modifying`, `deleting`) before it settles, so that waiters meet the statuses AWS
-passes through without tests waiting minutes.
+passes through without tests waiting minutes. SCALING_MOTO_CONTROL names a JSON file through
+which a test injects faults and opens maintenance windows (extensions/__init__.py).
 """
 
 import os

@@ -17,8 +17,9 @@ pub struct Moto {
     watchdog: Child,
     lifeline: Option<ChildStdin>,
     log: tempfile::TempPath,
-    /// Faults the next calls must answer (testkit/aws/extensions/__init__.py, take_fault).
-    faults: tempfile::TempPath,
+    /// Faults the next calls must answer, and commands such as a maintenance window
+    /// (testkit/aws/extensions/__init__.py).
+    control: tempfile::TempPath,
 }
 
 impl Moto {
@@ -31,8 +32,8 @@ impl Moto {
     pub fn start() -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
-        let faults = tempfile::NamedTempFile::new().expect("moto faults").into_temp_path();
-        std::fs::write(&faults, "{}").expect("faults file");
+        let control = tempfile::NamedTempFile::new().expect("moto control").into_temp_path();
+        std::fs::write(&control, "{}").expect("control file");
         // moto, extended where it lacks what AWS documents (testkit/aws/launch.py).
         let mut watchdog = Command::new("sh")
             .args(["-c", "\"$0\" \"$3\" -H 127.0.0.1 -p \"$1\" 2>\"$2\" >/dev/null & moto=$!; read -r _; kill $moto; wait $moto"])
@@ -40,12 +41,12 @@ impl Moto {
             .arg(port.to_string())
             .arg(&*log)
             .arg(crate::repo_root().join("testkit/aws/launch.py"))
-            .env("SCALING_MOTO_FAULTS", &*faults)
+            .env("SCALING_MOTO_CONTROL", &*control)
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");
         let lifeline = watchdog.stdin.take();
-        let moto = Moto { port, watchdog, lifeline, log, faults };
+        let moto = Moto { port, watchdog, lifeline, log, control };
         let started = Instant::now();
         while http(port, "POST", "/moto-api/reset").is_none() {
             assert!(started.elapsed() < Duration::from_secs(60), "moto did not start; see {}", moto.log.display());
@@ -63,10 +64,23 @@ impl Moto {
     /// codes, one call each (`Throttling`, `InvalidReplicationGroupState`), as a busy or
     /// throttled account would.
     pub fn fail_next(&self, action: &str, target: &str, codes: &[&str]) {
-        let mut faults: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&self.faults).unwrap_or_default()).unwrap_or_default();
-        faults[format!("{action} {target}")] = serde_json::json!(codes);
-        std::fs::write(&self.faults, faults.to_string()).expect("write faults");
+        self.control(|c| c[format!("{action} {target}")] = serde_json::json!(codes));
+    }
+
+    /// Opens the maintenance window of RDS instance `id`: what was deferred
+    /// (ApplyImmediately=false) is applied before the next describe.
+    pub fn maintenance_window(&self, id: &str) {
+        self.control(|c| {
+            let ids = c["@rds-maintenance"].as_array().cloned().unwrap_or_default();
+            c["@rds-maintenance"] = serde_json::json!(ids.into_iter().chain([serde_json::json!(id)]).collect::<Vec<_>>());
+        });
+    }
+
+    fn control(&self, edit: impl FnOnce(&mut serde_json::Value)) {
+        let mut control: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&self.control).unwrap_or_default()).unwrap_or_else(|_| serde_json::json!({}));
+        edit(&mut control);
+        std::fs::write(&self.control, control.to_string()).expect("write the launcher's control file");
     }
 
     /// The `service` actions this moto has served, in order, as (action, replication group or

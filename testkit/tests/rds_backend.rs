@@ -121,3 +121,41 @@ fn a_delete_is_deleting_before_not_found_and_a_second_one_is_refused() {
         assert_eq!(seen, ["deleting", "gone"]);
     });
 }
+
+#[test]
+fn deferred_changes_wait_for_the_maintenance_window_and_immediate_ones_pass_through_modifying() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "mod-production");
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance()
+            .db_instance_identifier("mod-production")
+            .db_instance_class("db.r6g.4xlarge")
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+        let held = status(&c, "mod-production").await.unwrap();
+        assert_eq!(held.db_instance_class(), Some("db.r6g.2xlarge"), "deferred: not yet");
+        assert_eq!(held.pending_modified_values().and_then(|p| p.db_instance_class()), Some("db.r6g.4xlarge"));
+    });
+    moto.maintenance_window("mod-production");
+    moto.rds(REGION, |c| async move {
+        let landed = status(&c, "mod-production").await.unwrap();
+        assert_eq!(landed.db_instance_class(), Some("db.r6g.4xlarge"), "the maintenance window applied it");
+        assert!(landed.pending_modified_values().and_then(|p| p.db_instance_class()).is_none());
+
+        c.modify_db_instance().db_instance_identifier("mod-production").storage_type("gp3").apply_immediately(true).send().await.unwrap();
+        let busy = c
+            .modify_db_instance()
+            .db_instance_identifier("mod-production")
+            .db_instance_class("db.r6g.large")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(busy.as_service_error().and_then(|e| e.code()), Some("InvalidDBInstanceState"), "no change while modifying");
+        let seen = statuses_until(&c, "mod-production", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        assert_eq!(seen, ["modifying", "storage-optimization", "available"]);
+        assert_eq!(status(&c, "mod-production").await.unwrap().storage_type(), Some("gp3"));
+    });
+}

@@ -12,13 +12,13 @@ def take_fault(action: str, target: str) -> "str | None":
     """The error code the next `action` call on `target` (a resource id) must answer, if a test
     asked for one.
 
-    SCALING_MOTO_FAULTS names a JSON file mapping "ACTION TARGET" to lists of error codes;
+    SCALING_MOTO_CONTROL names a JSON file mapping "ACTION TARGET" to lists of error codes;
     each call takes (and removes) the first. Keyed by target, so tests sharing a server never
     take each other's faults.
     """
     import json
 
-    path = os.environ.get("SCALING_MOTO_FAULTS")
+    path = os.environ.get("SCALING_MOTO_CONTROL")
     if not path or not os.path.exists(path):
         return None
     with open(path) as f:
@@ -31,3 +31,20 @@ def take_fault(action: str, target: str) -> "str | None":
     with open(path, "w") as f:
         json.dump(faults, f)
     return code
+
+
+def take_commands(kind: str) -> "list[str]":
+    """Commands a test left in the control file under "@kind" (e.g. the ids whose maintenance
+    window opens now), taken once."""
+    import json
+
+    path = os.environ.get("SCALING_MOTO_CONTROL")
+    if not path or not os.path.exists(path):
+        return []
+    with open(path) as f:
+        control = json.load(f)
+    commands = control.pop(f"@{kind}", None) or []
+    if commands:
+        with open(path, "w") as f:
+            json.dump(control, f)
+    return commands

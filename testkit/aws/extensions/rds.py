@@ -9,7 +9,12 @@ moto 5.2.5 falls short:
 - CreateDBInstanceReadReplica with an identifier in use answers DBInstanceAlreadyExists
   (moto: overwrites it);
 - every instance has its own DbiResourceId (moto: one for all), and a replica created without
-  tags has none (moto: copies the source's).
+  tags has none (moto: copies the source's);
+- ModifyDBInstance with ApplyImmediately=false records class, Multi-AZ and storage changes in
+  PendingModifiedValues until the maintenance window (moto: applies them at once); with
+  ApplyImmediately=true they pass through `modifying` (a storage change then through
+  `storage-optimization`) and replace any pending value; an instance that is not available
+  refuses modifications.
 
 Sources (DB instance statuses, PromoteReadReplica, DeleteDBInstance) are in docs/moto-facts.md.
 Only sources made with CreateDBInstance stay available at once, so tests can build on them.
@@ -22,7 +27,7 @@ from typing import Any, Callable
 from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
 
-from . import steps
+from . import steps, take_commands
 
 
 class InvalidDBInstanceState(RDSClientError):
@@ -61,6 +66,11 @@ original_create_replica = RDSBackend.create_db_instance_read_replica
 original_describe = RDSBackend.describe_db_instances
 original_delete = RDSBackend.delete_db_instance
 original_promote = RDSBackend.promote_read_replica
+original_modify = RDSBackend.modify_db_instance
+
+# What ModifyDBInstance defers to the maintenance window unless applied immediately.
+DEFERRABLE = ["db_instance_class", "multi_az", "storage_type", "iops", "storage_throughput", "allocated_storage"]
+STORAGE = ["storage_type", "iops", "storage_throughput", "allocated_storage"]
 
 
 def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
@@ -85,6 +95,9 @@ def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any])
 
 
 def describe_db_instances(self: RDSBackend, db_instance_identifier: str | None = None, filters: Any = None) -> list[DBInstance]:
+    for db_id in take_commands("rds-maintenance"):
+        if db_id in self.databases:
+            apply_pending(self, db_id)
     found = original_describe(self, db_instance_identifier, filters)
     for db in found:
         tick(db)
@@ -136,3 +149,51 @@ RDSBackend.create_db_instance_read_replica = create_db_instance_read_replica
 RDSBackend.describe_db_instances = describe_db_instances
 RDSBackend.delete_db_instance = delete_db_instance
 RDSBackend.promote_read_replica = promote_read_replica
+
+
+def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
+    db = self.databases.get(db_instance_identifier)
+    if db is None:
+        raise DBInstanceNotFoundError(db_instance_identifier)
+    if db.status not in ("available", "storage-optimization"):
+        raise InvalidDBInstanceState(f"Database instance is not in available state ({db.status}).")
+    changes = {k: db_kwargs.pop(k) for k in DEFERRABLE if db_kwargs.get(k) is not None}
+    immediately = bool(db_kwargs.get("apply_immediately"))
+    db = original_modify(self, db_instance_identifier, db_kwargs)
+    pending = dict(getattr(db, "pending_modified_values", None) or {})
+    if not changes:
+        return db
+    if not immediately:
+        pending.update(changes)
+        db.pending_modified_values = pending
+        return db
+    for key in changes:
+        pending.pop(key, None)
+    db.pending_modified_values = pending or None
+
+    def applied() -> None:
+        db.update(**changes)
+        if any(k in STORAGE for k in changes):
+            # Usable with the new storage, for hours in AWS; another storage change waits.
+            settle(db, ["storage-optimization"], available)
+        else:
+            db.status = "available"
+
+    def available() -> None:
+        db.status = "available"
+
+    settle(db, ["modifying"], applied)
+    return db
+
+
+def apply_pending(backend: RDSBackend, db_instance_identifier: str) -> None:
+    """The maintenance window: what was deferred is applied. Tests open it through the
+    launcher's control file (`Moto::maintenance_window`)."""
+    db = backend.databases[db_instance_identifier]
+    pending = dict(getattr(db, "pending_modified_values", None) or {})
+    db.pending_modified_values = None
+    if pending:
+        db.update(**pending)
+
+
+RDSBackend.modify_db_instance = modify_db_instance

@@ -656,8 +656,10 @@ impl Resource<Clients> for ReadReplica {
         // Only a modification or a promotion takes the instance through other statuses; tags,
         // timeouts, deletion protection and apply timing leave both as they are, so the plan
         // keeps them known.
-        let moves =
-            MODIFIED_IN_PLACE.iter().chain(&["promote"]).any(|a| *a != "deletion_protection" && resp.planned.attr(a) != prior.attr(a));
+        // Asking for a deferred change now (apply_immediately false -> true) sends it again.
+        let pending_now = !prior.attr("pending_instance_class").is_null() && resp.planned.attr("apply_immediately").as_bool() == Some(true);
+        let moves = pending_now
+            || MODIFIED_IN_PLACE.iter().chain(&["promote"]).any(|a| *a != "deletion_protection" && resp.planned.attr(a) != prior.attr(a));
         if !moves && resp.requires_replace.is_empty() {
             for attr in ["status", "pending_instance_class"] {
                 resp.planned.set_attr(attr, prior.attr(attr).clone());
@@ -905,11 +907,39 @@ impl Resource<Clients> for ReadReplica {
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
-        let changed: Vec<&str> = MODIFIED_IN_PLACE
+        let mut changed: Vec<&str> = MODIFIED_IN_PLACE
             .iter()
             .copied()
             .filter(|a| planned.attr(a).is_known() && !planned.attr(a).is_null() && planned.attr(a) != prior.attr(a))
             .collect();
+        // The state reads a deferred value as what the instance will be, so asking for it now
+        // (apply_immediately turned true) shows no difference there: what RDS still holds as
+        // pending is sent again, immediately.
+        if planned.attr("apply_immediately").as_bool() != Some(false) {
+            match ctx.clients.rds_instance(&id).await {
+                Ok(Some(i)) => {
+                    if let Some(p) = i.pending_modified_values() {
+                        let held = [
+                            ("instance_class", p.db_instance_class().is_some()),
+                            ("multi_az", p.multi_az().is_some()),
+                            ("storage_type", p.storage_type().is_some()),
+                            ("iops", p.iops().is_some()),
+                            ("storage_throughput", p.storage_throughput().is_some()),
+                        ];
+                        for (attr, pending) in held {
+                            if pending && !changed.contains(&attr) {
+                                changed.push(attr);
+                            }
+                        }
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    resp.diagnostics.error("Could not read the replica before modifying it", e.to_string());
+                    return;
+                }
+            }
+        }
         if !changed.is_empty() {
             let now = planned.attr("apply_immediately").as_bool() != Some(false);
             let modify = match Self::modification(ctx, rds, &id, planned, &changed).await {
