@@ -12,8 +12,8 @@ moto 5.2.5 falls short:
   tags has none (moto: copies the source's);
 - ModifyDBInstance with ApplyImmediately=false records class, Multi-AZ and storage changes in
   PendingModifiedValues until the maintenance window (moto: applies them at once); with
-  ApplyImmediately=true they pass through `modifying` (a storage change then through
-  `storage-optimization`) and replace any pending value; an instance that is not available
+  ApplyImmediately=true they pass through `modifying`, listed as pending until applied (a
+  storage change then through `storage-optimization`); an instance that is not available
   refuses modifications.
 
 Sources (DB instance statuses, PromoteReadReplica, DeleteDBInstance) are in docs/moto-facts.md.
@@ -167,12 +167,14 @@ def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs:
         pending.update(changes)
         db.pending_modified_values = pending
         return db
-    for key in changes:
-        pending.pop(key, None)
-    db.pending_modified_values = pending or None
+    # While it is modifying, AWS lists the change as pending, then applies it.
+    pending.update(changes)
+    db.pending_modified_values = pending
 
     def applied() -> None:
         db.update(**changes)
+        left = {k: v for k, v in (getattr(db, "pending_modified_values", None) or {}).items() if k not in changes}
+        db.pending_modified_values = left or None
         if any(k in STORAGE for k in changes):
             # Usable with the new storage, for hours in AWS; another storage change waits.
             settle(db, ["storage-optimization"], available)

@@ -60,8 +60,9 @@ const FAILED_STATUSES: &[&str] = &[
     "incompatible-restore",
     "insufficient-capacity",
     "restore-error",
-    "storage-full",
 ];
+// `storage-full` is not among them: storage autoscaling or a storage change brings the instance
+// back, and a wait that times out still names the status it last saw.
 
 /// Statuses in which the instance serves and its last modification is in place. After a
 /// storage change RDS reports `storage-optimization` for hours while the instance works.
