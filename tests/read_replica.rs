@@ -818,3 +818,26 @@ fn a_resent_create_is_adopted_and_an_interrupted_delete_is_waited_for() {
     ws.ok(&["destroy", "-auto-approve", "-refresh=false", "-no-color", "-input=false"]);
     assert!(moto.instance(REGION, "again-replica").is_none(), "gone, and the destroy waited for it");
 }
+
+#[test]
+fn a_denied_filtered_describe_falls_back_to_one_describe_per_replica() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "iam-production");
+    let ws = workspace(moto);
+    ws.write(&format!(
+        "{}{}",
+        replica("a", "iam-replica-a", "iam-production", "db.r6g.large", ""),
+        replica("b", "iam-replica-b", "iam-production", "db.r6g.large", "")
+    ));
+    ws.init();
+    ws.apply();
+    // An IAM policy scoped to instance ARNs denies the filtered call naming both.
+    moto.fail_next("DescribeDBInstances", "-", &["AccessDenied"]);
+    let before = moto.calls("rds").len();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "the refresh still reads both:\n{}", plan.all());
+    let asked: Vec<String> =
+        moto.calls("rds")[before..].iter().filter(|(a, _)| a == "DescribeDBInstances").map(|(_, id)| id.clone()).collect();
+    assert!(asked.contains(&"iam-replica-a".to_string()) && asked.contains(&"iam-replica-b".to_string()), "{asked:?}");
+    ws.destroy();
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_rds::types::{DbInstance, Filter};
 
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws_error::{AwsError, ClientError, Kind, Service};
 use crate::batch::Batcher;
 
 /// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
@@ -29,6 +29,30 @@ impl InstanceLookup {
 }
 
 async fn describe(client: aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, DbInstance>, ClientError> {
+    match describe_filtered(&client, ids.clone()).await {
+        // IAM policies scoped to instance ARNs deny the filtered call that names several:
+        // ask for each one by its identifier instead.
+        Err(ClientError::Aws(e)) if e.kind == Kind::AccessDenied => {
+            tracing::debug!(error = %e, "filtered DescribeDBInstances denied; describing each instance");
+            let mut found = HashMap::new();
+            for id in ids {
+                match client.describe_db_instances().db_instance_identifier(&id).send().await {
+                    Ok(out) => found.extend(out.db_instances.unwrap_or_default().into_iter().map(|i| (id.clone(), i))),
+                    Err(e) => {
+                        let e = AwsError::from_sdk(Service::Rds, "DescribeDBInstances", &e);
+                        if !e.is_not_found() {
+                            return Err(e.into());
+                        }
+                    }
+                }
+            }
+            Ok(found)
+        }
+        other => other,
+    }
+}
+
+async fn describe_filtered(client: &aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, DbInstance>, ClientError> {
     let filter = Filter::builder().name("db-instance-id").set_values(Some(ids)).build();
     let mut pages = client.describe_db_instances().filters(filter).into_paginator().send();
     let mut found = HashMap::new();

@@ -48,3 +48,14 @@ def take_commands(kind: str) -> "list[str]":
         with open(path, "w") as f:
             json.dump(control, f)
     return commands
+
+
+def answer_with(response: object, action: str, error: Exception) -> None:
+    """Makes this one request answer `error`, serialized as moto serializes the errors its
+    actions raise (raised anywhere else it would be an HTTP 500, which SDKs retry)."""
+    from moto.core.utils import camelcase_to_underscores
+
+    def fail() -> None:
+        raise error
+
+    setattr(response, camelcase_to_underscores(action), fail)

@@ -30,7 +30,7 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
-from . import steps, take_fault
+from . import answer_with, steps, take_fault
 
 SLOTS = 16384
 MAX_NODE_GROUPS = 90
@@ -412,9 +412,9 @@ def call_action(self: ElastiCacheResponse) -> Any:
     print(f"scaling-backend elasticache {action} {group}", file=sys.stderr, flush=True)
     fault = take_fault(action, group)
     if fault == "Throttling":
-        raise Throttling("Rate exceeded")
+        answer_with(self, action, Throttling("Rate exceeded"))
     if fault == "InvalidReplicationGroupState":
-        raise InvalidReplicationGroupState("Replication group must be in available state to modify.")
+        answer_with(self, action, InvalidReplicationGroupState("Replication group must be in available state to modify."))
     return original_call_action(self)
 
 

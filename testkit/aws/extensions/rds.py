@@ -22,12 +22,14 @@ Only sources made with CreateDBInstance stay available at once, so tests can bui
 
 import random
 import string
+import sys
 from typing import Any, Callable
 
 from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
+from moto.rds.responses import RDSResponse
 
-from . import steps, take_commands
+from . import answer_with, steps, take_commands, take_fault
 
 
 class InvalidDBInstanceState(RDSClientError):
@@ -199,3 +201,26 @@ def apply_pending(backend: RDSBackend, db_instance_identifier: str) -> None:
 
 
 RDSBackend.modify_db_instance = modify_db_instance
+
+
+# --- request log and injected faults (see extensions/__init__.py) ------------------------------
+
+original_call_action = RDSResponse.call_action
+
+FAULTS = {
+    "Throttling": ("Throttling", "Rate exceeded"),
+    "AccessDenied": ("AccessDenied", "User is not authorized to perform this action with this filter"),
+}
+
+
+def call_action(self: RDSResponse) -> Any:
+    action = self._get_action()
+    target = self._get_param("DBInstanceIdentifier") or "-"
+    print(f"scaling-backend rds {action} {target}", file=sys.stderr, flush=True)
+    fault = take_fault(action, target)
+    if fault in FAULTS:
+        answer_with(self, action, RDSClientError(*FAULTS[fault]))
+    return original_call_action(self)
+
+
+RDSResponse.call_action = call_action
