@@ -213,11 +213,21 @@ FAULTS = {
 }
 
 
+def targets(self: RDSResponse) -> list[str]:
+    """The instances a call names: its identifier, or the db-instance-id filter's values."""
+    identifier = self._get_param("DBInstanceIdentifier")
+    if identifier:
+        return [identifier]
+    named = [v for f in self._get_params().get("Filters") or [] if f.get("Name") == "db-instance-id" for v in f.get("Values") or []]
+    return named or ["-"]
+
+
 def call_action(self: RDSResponse) -> Any:
     action = self._get_action()
-    target = self._get_param("DBInstanceIdentifier") or "-"
-    print(f"scaling-backend rds {action} {target}", file=sys.stderr, flush=True)
-    fault = take_fault(action, target)
+    named = targets(self)
+    print(f"scaling-backend rds {action} {','.join(named)}", file=sys.stderr, flush=True)
+    # A fault for any instance the call names (tests sharing a server never take each other's).
+    fault = next((f for f in (take_fault(action, t) for t in named) if f), None)
     if fault in FAULTS:
         answer_with(self, action, RDSClientError(*FAULTS[fault]))
     return original_call_action(self)
