@@ -220,7 +220,7 @@ impl RedisShardConfig {
                     Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
                     Err(e) => {
                         let e = elasticache_error("DescribeReplicationGroups", &e);
-                        return if e.is_transient() { Ok(Acceptor::Retry(e.to_string())) } else { Err(e.to_string()) };
+                        return poll_failed(e);
                     }
                 };
                 let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
@@ -241,7 +241,7 @@ impl RedisShardConfig {
                         })),
                         Err(e) => {
                             let e = elasticache_error("DescribeCacheClusters", &e);
-                            return if e.is_transient() { Ok(Acceptor::Retry(e.to_string())) } else { Err(e.to_string()) };
+                            return poll_failed(e);
                         }
                     }
                 }
@@ -440,6 +440,16 @@ impl RedisShardConfig {
                 known.clone()
             }
         }
+    }
+}
+
+/// A describe inside a wait that failed: throttling or a dropped connection says nothing about
+/// the group, so the wait goes on; anything else ends it.
+fn poll_failed<T>(e: AwsError) -> Result<Acceptor<T>, String> {
+    if e.is_transient() {
+        Ok(Acceptor::Retry(e.to_string()))
+    } else {
+        Err(e.to_string())
     }
 }
 
