@@ -659,29 +659,11 @@ fn a_named_profile_wins_over_environment_credentials_and_must_exist() {
     ws.destroy();
 }
 
-/// A gp3 source of 500 GiB: past the size from which RDS takes gp3 IOPS and throughput.
-fn gp3_source(moto: &Moto, id: &str) {
-    let id = id.to_string();
-    moto.rds(REGION, |c| async move {
-        let made = c
-            .create_db_instance()
-            .db_instance_identifier(&id)
-            .engine("postgres")
-            .db_instance_class("db.r6g.2xlarge")
-            .allocated_storage(500)
-            .storage_type("gp3")
-            .send()
-            .await;
-        if let Err(e) = made {
-            assert!(e.as_service_error().is_some_and(|s| s.is_db_instance_already_exists_fault()), "{e:?}");
-        }
-    });
-}
-
 #[test]
 fn production_settings_are_set_changed_in_place_and_read_back() {
     let moto = Moto::shared();
-    gp3_source(moto, "fields-production");
+    // 500 GiB of gp3: past the size from which RDS takes gp3 IOPS and throughput.
+    moto.create_source_with_storage(REGION, "fields-production", 500, Some("gp3"));
     moto.create_parameter_group(REGION, "replica-params", "postgres16");
     moto.create_parameter_group(REGION, "replica-params-2", "postgres16");
     let default_sg = moto.default_security_group(REGION);

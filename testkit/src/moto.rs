@@ -147,14 +147,21 @@ impl Moto {
     /// A source instance for replicas, as the runbook's production database; returns its ARN.
     /// Creating one that exists already is fine: tests sharing a moto may both want it.
     pub fn create_source(&self, region: &str, id: &str) -> String {
-        let id = id.to_string();
+        self.create_source_with_storage(region, id, 100, None)
+    }
+
+    /// A source of `gib` GiB on `storage_type` (moto's gp2 when None), e.g. gp3 from 400 GiB,
+    /// where RDS takes gp3 IOPS and throughput.
+    pub fn create_source_with_storage(&self, region: &str, id: &str, gib: i32, storage_type: Option<&str>) -> String {
+        let (id, storage_type) = (id.to_string(), storage_type.map(str::to_string));
         self.rds(region, |c| async move {
             let created = c
                 .create_db_instance()
                 .db_instance_identifier(&id)
                 .engine("postgres")
                 .db_instance_class("db.r6g.2xlarge")
-                .allocated_storage(100)
+                .allocated_storage(gib)
+                .set_storage_type(storage_type)
                 .send()
                 .await;
             match created {
