@@ -62,7 +62,8 @@ impl Moto {
 
     /// Makes the next calls of `action` on `target` (a resource id) answer the given AWS error
     /// codes, one call each (`Throttling`, `InvalidReplicationGroupState`), as a busy or
-    /// throttled account would.
+    /// throttled account would; for CloudFront, `ConcurrentUpdate` lands another writer's
+    /// change right after the call is answered.
     pub fn fail_next(&self, action: &str, target: &str, codes: &[&str]) {
         self.control(|c| c[format!("{action} {target}")] = serde_json::json!(codes));
     }
@@ -130,6 +131,70 @@ impl Moto {
             .endpoint_url(self.endpoint())
             .build();
         rt.block_on(f(aws_sdk_elasticache::Client::from_conf(conf)))
+    }
+
+    /// Runs `f` with a CloudFront client on this moto (global: signed for us-east-1).
+    pub fn cloudfront<T, F, Fut>(&self, f: F) -> T
+    where
+        F: FnOnce(aws_sdk_cloudfront::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let conf = aws_sdk_cloudfront::Config::builder()
+            .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+            .endpoint_url(self.endpoint())
+            .build();
+        rt.block_on(f(aws_sdk_cloudfront::Client::from_conf(conf)))
+    }
+
+    /// A distribution made elsewhere (as aws_cloudfront_distribution would), with custom
+    /// origins `(id, domain name)`, the first the default target; returns its id. It is
+    /// `InProgress` for a few reads, as a new distribution is.
+    pub fn create_distribution(&self, caller_reference: &str, origins: &[(&str, &str)]) -> String {
+        use aws_sdk_cloudfront::types::{
+            CustomOriginConfig, DefaultCacheBehavior, DistributionConfig, Origin, OriginProtocolPolicy, Origins, ViewerProtocolPolicy,
+        };
+        let items: Vec<Origin> = origins
+            .iter()
+            .map(|(id, domain)| {
+                let custom = CustomOriginConfig::builder()
+                    .http_port(80)
+                    .https_port(443)
+                    .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                    .build()
+                    .expect("custom origin");
+                Origin::builder().id(*id).domain_name(*domain).custom_origin_config(custom).build().expect("origin")
+            })
+            .collect();
+        let config = DistributionConfig::builder()
+            .caller_reference(caller_reference)
+            .comment("the runbook's CDN")
+            .enabled(true)
+            .origins(Origins::builder().quantity(items.len() as i32).set_items(Some(items)).build().expect("origins"))
+            .default_cache_behavior(
+                DefaultCacheBehavior::builder()
+                    .target_origin_id(origins[0].0)
+                    .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
+                    .build()
+                    .expect("default cache behavior"),
+            )
+            .build()
+            .expect("distribution config");
+        self.cloudfront(|c| async move {
+            let out = c.create_distribution().distribution_config(config).send().await.expect("create distribution");
+            out.distribution.expect("distribution").id().to_string()
+        })
+    }
+
+    /// The distribution's config and its ETag, as GetDistributionConfig answers.
+    pub fn distribution_config(&self, id: &str) -> (aws_sdk_cloudfront::types::DistributionConfig, String) {
+        let id = id.to_string();
+        self.cloudfront(|c| async move {
+            let out = c.get_distribution_config().id(&id).send().await.expect("get distribution config");
+            (out.distribution_config.expect("config"), out.e_tag.expect("etag"))
+        })
     }
 
     /// The instance's description, or None when moto has no such instance.
