@@ -34,6 +34,7 @@ pub enum Kind {
 pub enum Service {
     Rds,
     ElastiCache,
+    CloudFront,
 }
 
 impl Service {
@@ -42,6 +43,7 @@ impl Service {
         match self {
             Service::Rds => "rds",
             Service::ElastiCache => "elasticache",
+            Service::CloudFront => "cloudfront",
         }
     }
 }
@@ -95,6 +97,11 @@ impl AwsError {
         AwsError { operation, code, kind, detail }
     }
 
+    /// An answer that came back but does not hold what the operation promises.
+    pub fn unreadable(operation: &'static str, what: &str) -> AwsError {
+        AwsError { operation, code: None, kind: Kind::Unavailable, detail: format!("the response could not be read: {what}") }
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.kind == Kind::NotFound
     }
@@ -106,8 +113,8 @@ impl AwsError {
     }
 }
 
-/// The kind an AWS error code (and HTTP status) stands for, per the RDS and common AWS error
-/// references.
+/// The kind an AWS error code (and HTTP status) stands for, per the RDS, CloudFront
+/// (`NoSuchDistribution`, `NoSuchOrigin`) and common AWS error references.
 fn classify(code: &str, status: u16) -> Kind {
     const THROTTLED: &[&str] =
         &["Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded", "TooManyRequestsException", "SlowDown"];
@@ -127,7 +134,7 @@ fn classify(code: &str, status: u16) -> Kind {
         Kind::Throttled
     } else if DENIED.contains(&code) {
         Kind::AccessDenied
-    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") {
+    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") || code.starts_with("NoSuch") {
         Kind::NotFound
     } else if status >= 500 {
         Kind::Unavailable
@@ -182,6 +189,8 @@ mod tests {
         assert_eq!(classify("InvalidParameterCombination", 400), Kind::Invalid);
         assert_eq!(classify("InternalFailure", 500), Kind::Unavailable);
         assert_eq!(classify("RequestExpired", 400), Kind::AccessDenied);
+        assert_eq!(classify("NoSuchDistribution", 404), Kind::NotFound);
+        assert_eq!(classify("PreconditionFailed", 412), Kind::Invalid);
     }
 
     #[test]

@@ -11,8 +11,7 @@ use aws_types::SdkConfig;
 use crate::aws_error::ClientError;
 use crate::rds::InstanceLookup;
 
-/// Endpoint overrides for emulators and VPC endpoints. The CloudFront one is accepted already
-/// so configurations stay valid when that resource arrives.
+/// Endpoint overrides for emulators and VPC endpoints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Endpoints {
     pub rds: Option<String>,
@@ -58,6 +57,7 @@ pub struct Clients {
     kube_apis: tokio::sync::Mutex<Option<(KubeApis, std::time::Instant)>>,
     rds: OnceLock<aws_sdk_rds::Client>,
     elasticache: OnceLock<aws_sdk_elasticache::Client>,
+    cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
     rds_instances: OnceLock<InstanceLookup>,
 }
 
@@ -72,12 +72,26 @@ impl Clients {
             kube_apis: tokio::sync::Mutex::new(None),
             rds: OnceLock::new(),
             elasticache: OnceLock::new(),
+            cloudfront: OnceLock::new(),
             rds_instances: OnceLock::new(),
         }
     }
 
-    /// The AWS configuration, loaded on first use; an error says what is missing.
+    /// The AWS configuration for regional services, loaded on first use; an error says what
+    /// is missing.
     pub async fn aws(&self) -> Result<&SdkConfig, ClientError> {
+        let aws = self.aws_loaded().await?;
+        if aws.region().is_none() {
+            return Err(ClientError::Setup(
+                "No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the selected profile."
+                    .to_string(),
+            ));
+        }
+        Ok(aws)
+    }
+
+    /// The AWS configuration, with or without a region (global services need none).
+    async fn aws_loaded(&self) -> Result<&SdkConfig, ClientError> {
         self.aws.get_or_init(|| load_aws(&self.aws_settings)).await.as_ref().map_err(Clone::clone)
     }
 
@@ -124,6 +138,20 @@ impl Clients {
         }))
     }
 
+    /// CloudFront is global: its API is in us-east-1 and signed for it, whatever region the
+    /// provider uses, and a workspace with only CloudFront resources needs no region at all.
+    pub async fn cloudfront(&self) -> Result<&aws_sdk_cloudfront::Client, ClientError> {
+        let aws = self.aws_loaded().await?;
+        Ok(self.cloudfront.get_or_init(|| {
+            let mut conf =
+                aws_sdk_cloudfront::config::Builder::from(aws).region(aws_sdk_cloudfront::config::Region::from_static("us-east-1"));
+            if let Some(url) = &self.endpoints.cloudfront {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_cloudfront::Client::from_conf(conf.build())
+        }))
+    }
+
     /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups share
     /// one filtered DescribeDBInstances call.
     pub async fn rds_instance(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
@@ -143,13 +171,8 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, ClientError> {
         loader = loader.profile_name(profile);
     }
     let aws = loader.load().await;
-    let Some(region) = aws.region().cloned() else {
-        return Err(ClientError::Setup(
-            "No AWS region: set region in the provider block, AWS_REGION in the environment, or a region in the selected profile."
-                .to_string(),
-        ));
-    };
-    tracing::debug!(region = region.as_ref(), "AWS configuration loaded");
+    let region = aws.region().cloned();
+    tracing::debug!(region = region.as_ref().map(|r| r.as_ref()), "AWS configuration loaded");
     match &settings.profile {
         Some(profile) => with_profile_credentials(aws, profile, region).await,
         None => Ok(aws),
@@ -160,11 +183,11 @@ async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, ClientError> {
 /// even a misspelt one, would be ignored whenever AWS_ACCESS_KEY_ID is set: the profile's own
 /// provider is used instead, checked once so that a profile without credentials fails at plan.
 /// It gets the region, which a profile that assumes a role needs to reach STS.
-async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: aws_config::Region) -> Result<SdkConfig, ClientError> {
+async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: Option<aws_config::Region>) -> Result<SdkConfig, ClientError> {
     use aws_config::profile::ProfileFileCredentialsProvider;
     use aws_config::provider_config::ProviderConfig;
     use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-    let config = ProviderConfig::without_region().with_region(Some(region));
+    let config = ProviderConfig::without_region().with_region(region);
     let credentials = ProfileFileCredentialsProvider::builder().configure(&config).profile_name(profile).build();
     if let Err(e) = credentials.provide_credentials().await {
         return Err(ClientError::Setup(format!(

@@ -4,6 +4,7 @@ pub mod aws_error;
 pub mod aws_names;
 pub mod batch;
 pub mod clients;
+pub mod cloudfront;
 pub mod config;
 pub mod error_chain;
 pub mod framework;

@@ -103,7 +103,12 @@ impl Workspace {
     pub fn provider_block(&self) -> String {
         let endpoint = self
             .moto
-            .map(|m| format!("  endpoints {{\n    rds         = \"{0}\"\n    elasticache = \"{0}\"\n  }}\n", m.endpoint()))
+            .map(|m| {
+                format!(
+                    "  endpoints {{\n    rds         = \"{0}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n  }}\n",
+                    m.endpoint()
+                )
+            })
             .unwrap_or_default();
         let kube =
             self.kubeconfig.as_ref().map(|p| format!("  kubernetes {{\n    config_path = \"{}\"\n  }}\n", p.display())).unwrap_or_default();

@@ -6,7 +6,9 @@ use aws_sdk_cloudfront::Client;
 use scaling_testkit::Moto;
 
 /// The error code and HTTP status a failed call answered.
-fn refusal<E: ProvideErrorMetadata>(e: &aws_sdk_cloudfront::error::SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>) -> (String, u16) {
+fn refusal<E: ProvideErrorMetadata>(
+    e: &aws_sdk_cloudfront::error::SdkError<E, aws_sdk_cloudfront::config::http::HttpResponse>,
+) -> (String, u16) {
     let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
     (e.code().unwrap_or("none").to_string(), status)
 }

@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod origin_shield;
 pub mod profile;
 pub mod read_replica;
 pub mod redis_shard_config;
@@ -11,5 +12,10 @@ use crate::framework::Resource;
 pub type Context = crate::framework::Context<Clients>;
 
 pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
-    vec![Box::new(profile::ScalingProfile), Box::new(read_replica::ReadReplica), Box::new(redis_shard_config::RedisShardConfig)]
+    vec![
+        Box::new(profile::ScalingProfile),
+        Box::new(read_replica::ReadReplica),
+        Box::new(redis_shard_config::RedisShardConfig),
+        Box::new(origin_shield::OriginShield),
+    ]
 }

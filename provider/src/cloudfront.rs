@@ -1,0 +1,129 @@
+//! CloudFront calls that carry a distribution config as the XML document itself.
+//!
+//! The SDK parses GetDistributionConfig into its typed model and serializes UpdateDistribution
+//! from it, and that model drops every element it does not know. Two interceptors keep the
+//! SDK's signing, retries, endpoint and error handling while the document passes through
+//! untouched: one keeps the response body GetDistributionConfig read, the other sends a given
+//! document as UpdateDistribution's body in place of the serialized model.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_cloudfront::config::interceptors::{AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut};
+use aws_sdk_cloudfront::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudfront::types::{Distribution, DistributionConfig};
+use aws_sdk_cloudfront::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_types::body::SdkBody;
+
+use crate::aws_error::{AwsError, Service};
+
+/// A distribution config as CloudFront sent it, with the version it stands for.
+pub struct ConfigVersion {
+    /// The document, byte for byte.
+    pub xml: String,
+    /// What UpdateDistribution's If-Match must name for this version.
+    pub etag: String,
+    /// The SDK's reading of the same document; UpdateDistribution's builder needs one.
+    pub typed: DistributionConfig,
+}
+
+/// The config of distribution `id`, or None when there is no such distribution.
+pub async fn get_config(client: &Client, id: &str) -> Result<Option<ConfigVersion>, AwsError> {
+    let body = Arc::new(Mutex::new(None));
+    let sent = client.get_distribution_config().id(id).customize().interceptor(KeepResponseBody(body.clone())).send().await;
+    let out = match sent {
+        Ok(out) => out,
+        Err(e) => {
+            let e = AwsError::from_sdk(Service::CloudFront, "GetDistributionConfig", &e);
+            return if e.is_not_found() { Ok(None) } else { Err(e) };
+        }
+    };
+    let xml = body.lock().ok().and_then(|mut b| b.take()).unwrap_or_default();
+    let malformed = |what: &str| AwsError::unreadable("GetDistributionConfig", what);
+    Ok(Some(ConfigVersion {
+        xml: String::from_utf8(xml).map_err(|_| malformed("the config is not UTF-8"))?,
+        etag: out.e_tag().ok_or_else(|| malformed("the answer has no ETag"))?.to_string(),
+        typed: out.distribution_config.ok_or_else(|| malformed("the answer has no config"))?,
+    }))
+}
+
+/// Replaces the config of distribution `id` with `xml`, if the distribution is still at
+/// `version` (else CloudFront answers PreconditionFailed); returns the new ETag.
+pub async fn update_config(client: &Client, id: &str, version: &ConfigVersion, xml: String) -> Result<Option<String>, AwsError> {
+    client
+        .update_distribution()
+        .id(id)
+        .if_match(&version.etag)
+        .distribution_config(version.typed.clone())
+        .customize()
+        .interceptor(SendDocument(xml))
+        .send()
+        .await
+        .map(|out| out.e_tag().map(str::to_string))
+        .map_err(|e| AwsError::from_sdk(Service::CloudFront, "UpdateDistribution", &e))
+}
+
+/// Distribution `id` with its status and ETag, or None when there is no such distribution.
+pub async fn get_distribution(client: &Client, id: &str) -> Result<Option<(Distribution, Option<String>)>, AwsError> {
+    match client.get_distribution().id(id).send().await {
+        Ok(out) => {
+            let etag = out.e_tag().map(str::to_string);
+            Ok(out.distribution.map(|d| (d, etag)))
+        }
+        Err(e) => {
+            let e = AwsError::from_sdk(Service::CloudFront, "GetDistribution", &e);
+            if e.is_not_found() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Keeps the body of a successful response (read into memory by then).
+#[derive(Debug)]
+struct KeepResponseBody(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Intercept for KeepResponseBody {
+    fn name(&self) -> &'static str {
+        "KeepResponseBody"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        if response.status().is_success() {
+            if let (Some(bytes), Ok(mut kept)) = (response.body().bytes(), self.0.lock()) {
+                *kept = Some(bytes.to_vec());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Sends this document as the request body, before the request is signed.
+#[derive(Debug)]
+struct SendDocument(String);
+
+impl Intercept for SendDocument {
+    fn name(&self) -> &'static str {
+        "SendDocument"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        request.headers_mut().insert("content-length", self.0.len().to_string());
+        *request.body_mut() = SdkBody::from(self.0.clone());
+        Ok(())
+    }
+}

@@ -1,0 +1,428 @@
+//! `scaling_origin_shield`: CloudFront Origin Shield on one origin of an existing distribution
+//! (the runbook's "Add CloudFront Origin Shield"), changing that origin's `OriginShield` and
+//! nothing else.
+//!
+//! A write reads the config and its ETag, splices in the one element (document.rs keeps every
+//! other byte, fields this SDK does not know included) and sends it with `If-Match`. When
+//! someone else changed the distribution in between, CloudFront answers PreconditionFailed
+//! and the write starts again from a fresh read, so their change is kept, never overwritten.
+//!
+//! Import ID: `DISTRIBUTION_ID/ORIGIN_ID`.
+
+mod document;
+mod validate;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scaling_schema::validator::{one_of, string_check};
+use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
+use tokio::time::Instant;
+
+use super::Context;
+use crate::aws_error::ClientError;
+use crate::clients::Clients;
+use crate::cloudfront::{get_config, get_distribution, update_config};
+use crate::framework::wait::{Acceptor, Waiter};
+use crate::framework::{
+    CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
+    UpdateRequest, UpdateResponse,
+};
+use document::{ConfigDocument, Shield};
+use validate::{distribution_id_problem, origin_id_problem, shield_region_problem};
+
+pub struct OriginShield;
+
+const TYPE_NAME: &str = "scaling_origin_shield";
+
+/// Writes that met a newer version of the distribution before one landed. Each conflict means
+/// another write landed, so this bounds how many concurrent writers one apply outlasts.
+const MAX_CONFLICTS: u32 = 10;
+
+/// The Origin Shield a configuration asks for; a region left out keeps the origin's own.
+#[derive(Clone, Debug)]
+struct Wanted {
+    enabled: bool,
+    region: Option<String>,
+}
+
+impl Wanted {
+    fn of(v: &Value) -> Wanted {
+        Wanted { enabled: v.attr("enabled").as_bool() != Some(false), region: v.attr("shield_region").as_str().map(str::to_string) }
+    }
+
+    /// What the origin's element becomes, from what it is now.
+    fn applied_to(&self, now: Option<&Shield>) -> Shield {
+        Shield { enabled: self.enabled, region: self.region.clone().or_else(|| now.and_then(|s| s.region.clone())) }
+    }
+}
+
+/// Why a write could not be made.
+#[derive(Debug, thiserror::Error)]
+enum WriteError {
+    #[error("distribution {0} does not exist")]
+    NoDistribution(String),
+    #[error("distribution {distribution} has no origin {origin:?}; its origins are {}", list(.known))]
+    NoOrigin { distribution: String, origin: String, known: Vec<String> },
+    #[error("{0}")]
+    Client(#[from] ClientError),
+    #[error("distribution {distribution}: {reason}")]
+    Document { distribution: String, reason: String },
+    #[error("distribution {0} changed {MAX_CONFLICTS} times while this write was being made (each write met a newer version); try again when the other writers are done")]
+    KeptChanging(String),
+    #[error("stopped by Terraform before the write to distribution {0} was made")]
+    Stopped(String),
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        return "none".to_string();
+    }
+    ids.iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ")
+}
+
+impl OriginShield {
+    fn timeouts() -> Timeouts {
+        let ninety_minutes = Duration::from_secs(90 * 60);
+        Timeouts { create: ninety_minutes, update: ninety_minutes, delete: ninety_minutes }
+    }
+
+    /// Sets the origin's Origin Shield to `wanted`, if it is not so already. Returns whether a
+    /// write was made. The config is read afresh for every attempt, so an update whose answer
+    /// was lost (and so retried with a stale ETag) finds its own change and stops.
+    async fn write(ctx: &Context, distribution: &str, origin: &str, wanted: &Wanted) -> Result<bool, WriteError> {
+        let client = ctx.clients.cloudfront().await?;
+        for conflict in 0..MAX_CONFLICTS {
+            let version = get_config(client, distribution)
+                .await
+                .map_err(ClientError::from)?
+                .ok_or_else(|| WriteError::NoDistribution(distribution.to_string()))?;
+            let doc = ConfigDocument::parse(version.xml.clone())
+                .map_err(|e| WriteError::Document { distribution: distribution.to_string(), reason: e.to_string() })?;
+            let Some(now) = doc.origin(origin) else {
+                return Err(WriteError::NoOrigin {
+                    distribution: distribution.to_string(),
+                    origin: origin.to_string(),
+                    known: doc.origins().iter().map(|o| o.id.clone()).collect(),
+                });
+            };
+            let target = wanted.applied_to(now.shield.as_ref());
+            // No element reads as off, as CloudFront treats it.
+            let current = now.shield.clone().unwrap_or(Shield { enabled: false, region: None });
+            if current == target || (now.shield.is_none() && !target.enabled && target.region.is_none()) {
+                return Ok(false);
+            }
+            let Some(xml) = doc.with_shield(origin, &target) else { unreachable!("the origin was just found") };
+            match update_config(client, distribution, &version, xml).await {
+                Ok(etag) => {
+                    tracing::info!(
+                        distribution,
+                        origin,
+                        etag = etag.as_deref().unwrap_or(""),
+                        enabled = target.enabled,
+                        "Origin Shield written"
+                    );
+                    return Ok(true);
+                }
+                Err(e) if e.code.as_deref() == Some("PreconditionFailed") => {
+                    tracing::info!(distribution, origin, conflict, "the distribution changed since it was read; reading it again");
+                    // Writers that met each other spread out before reading again.
+                    let pause = Duration::from_millis(100 * u64::from(conflict + 1)) + jitter(Duration::from_millis(100));
+                    tokio::select! {
+                        _ = ctx.stop.cancelled() => return Err(WriteError::Stopped(distribution.to_string())),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                }
+                Err(e) => return Err(ClientError::from(e).into()),
+            }
+        }
+        Err(WriteError::KeptChanging(distribution.to_string()))
+    }
+
+    /// Waits until CloudFront reports the distribution `Deployed` (every edge has the change).
+    async fn deployed(ctx: &Context, distribution: &str, deadline: Instant) -> Result<(), String> {
+        let client = ctx.clients.cloudfront().await.map_err(|e| e.to_string())?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        Waiter::new(left)
+            .with_delays(Duration::from_secs(1), Duration::from_secs(30))
+            .wait(&format!("distribution {distribution} to be Deployed"), &ctx.stop, || async {
+                match get_distribution(client, distribution).await {
+                    Ok(Some((d, _))) if d.status() == "Deployed" => Ok(Acceptor::Success(())),
+                    Ok(Some((d, _))) => Ok(Acceptor::Retry(d.status().to_string())),
+                    Ok(None) => Ok(Acceptor::Failure(format!("distribution {distribution} no longer exists"))),
+                    Err(e) if e.is_transient() => Ok(Acceptor::Retry(e.to_string())),
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// State as CloudFront has it; None when the distribution or the origin is gone.
+    /// `settings` gives what only the configuration knows.
+    async fn state(ctx: &Context, distribution: &str, origin: &str, settings: &Value) -> Result<Option<Value>, ClientError> {
+        let client = ctx.clients.cloudfront().await?;
+        let Some((d, etag)) = get_distribution(client, distribution).await? else { return Ok(None) };
+        let origins = d.distribution_config().and_then(|c| c.origins()).map(|o| o.items()).unwrap_or_default();
+        let Some(found) = origins.iter().find(|o| o.id() == origin) else { return Ok(None) };
+        let shield = found.origin_shield();
+        Ok(Some(Value::object([
+            ("id", Value::from(format!("{distribution}/{origin}"))),
+            ("distribution_id", Value::from(distribution)),
+            ("origin_id", Value::from(origin)),
+            ("enabled", Value::Bool(shield.is_some_and(|s| s.enabled()))),
+            ("shield_region", Value::opt_string(shield.and_then(|s| s.origin_shield_region()))),
+            ("wait_for_deployment", settings.attr("wait_for_deployment").clone()),
+            ("on_destroy", settings.attr("on_destroy").clone()),
+            ("timeouts", settings.attr("timeouts").clone()),
+            ("etag", Value::opt_string(etag)),
+            ("distribution_status", Value::from(d.status())),
+            ("domain_name", Value::from(d.domain_name())),
+            ("origin_domain_name", Value::from(found.domain_name())),
+        ])))
+    }
+
+    /// Writes, waits for deployment when asked, then records what the distribution now has,
+    /// whether or not the write and the wait succeeded. `known` is the last state known to be
+    /// true, kept when the distribution cannot be read.
+    async fn write_and_read(ctx: &Context, settings: &Value, known: &Value, timeout: Duration, diags: &mut Diagnostics) -> Value {
+        let deadline = Instant::now() + timeout;
+        let (distribution, origin) = (settings.str_attr("distribution_id"), settings.str_attr("origin_id"));
+        match Self::write(ctx, distribution, origin, &Wanted::of(settings)).await {
+            Ok(wrote) => {
+                // Also after no write: an earlier, interrupted apply may have left it deploying.
+                let wait = settings.attr("wait_for_deployment").as_bool() != Some(false);
+                if wait {
+                    if let Err(e) = Self::deployed(ctx, distribution, deadline).await {
+                        let what = if wrote { "The change was made" } else { "The origin already had this setting" };
+                        diags.error("Origin Shield is not deployed yet", format!("{what}, but {e}"));
+                    }
+                }
+            }
+            Err(e) => {
+                diags.error("Could not set Origin Shield", e.to_string());
+                if known.is_null() {
+                    // A create that wrote nothing leaves nothing to record.
+                    return Value::Null;
+                }
+            }
+        }
+        match Self::state(ctx, distribution, origin, settings).await {
+            Ok(Some(state)) => state,
+            Ok(None) => {
+                diags.error("The origin disappeared", format!("Distribution {distribution} no longer has origin {origin:?}."));
+                Value::Null
+            }
+            Err(e) => {
+                diags.error("Could not read the distribution after writing it", e.to_string());
+                known.clone()
+            }
+        }
+    }
+}
+
+/// Up to `max`, from the clock's low bits (enough to spread writers apart).
+fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    max.mul_f64(f64::from(nanos % 1000) / 1000.0)
+}
+
+#[async_trait]
+impl Resource<Clients> for OriginShield {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn default_timeouts(&self) -> Timeouts {
+        Self::timeouts()
+    }
+
+    fn schema(&self) -> Schema {
+        let computed = |name: &str, text: &str| Attribute::computed(name, Type::String).describe(text);
+        Schema {
+            version: 0,
+            block: Block::new(
+                "CloudFront Origin Shield on one origin of an existing distribution. Only that origin's OriginShield setting \
+                 is written: the rest of the distribution config goes back exactly as CloudFront returned it, and a \
+                 concurrent change elsewhere in the distribution is kept (the write is made with If-Match and started again \
+                 from a fresh read when the distribution changed). A distribution managed elsewhere with whole-config \
+                 rewrites (aws_cloudfront_distribution) will undo this setting on its next apply unless it ignores its \
+                 origins' changes (`lifecycle { ignore_changes = [origin] }`). Import as DISTRIBUTION_ID/ORIGIN_ID.",
+            )
+            .attribute(Attribute::computed("id", Type::String).describe("DISTRIBUTION_ID/ORIGIN_ID.").use_state_for_unknown())
+            .attribute(
+                Attribute::required("distribution_id", Type::String)
+                    .describe("Id of the existing distribution, e.g. `E2QWRUHAPOMQZL`.")
+                    .validate(string_check("a CloudFront distribution id", distribution_id_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::required("origin_id", Type::String)
+                    .describe("Id of the origin within the distribution (its `Id`, not its domain name).")
+                    .validate(string_check("an origin id", origin_id_problem))
+                    .requires_replace(),
+            )
+            .attribute(
+                Attribute::optional_computed("enabled", Type::Bool)
+                    .describe("Whether Origin Shield is on for the origin.")
+                    .default(Value::Bool(true)),
+            )
+            .attribute(
+                Attribute::optional_computed("shield_region", Type::String)
+                    .describe(&format!(
+                        "Region of the Origin Shield, the one nearest the origin: one of {}. Required when enabled; left out \
+                         when disabled, the origin keeps the region it has.",
+                        validate::SHIELD_REGIONS.join(", ")
+                    ))
+                    .validate(string_check("a Region offering Origin Shield", shield_region_problem))
+                    .keep_when_unconfigured(),
+            )
+            .attribute(
+                Attribute::optional_computed("wait_for_deployment", Type::Bool)
+                    .describe("Wait until the distribution is `Deployed` (every edge location has the change; often minutes).")
+                    .default(Value::Bool(true)),
+            )
+            .attribute(
+                Attribute::optional_computed("on_destroy", Type::String)
+                    .describe("`disable`: turn Origin Shield off for the origin (its region is kept). `retain`: leave it as it is.")
+                    .default(Value::from("disable"))
+                    .validate(one_of(&["disable", "retain"])),
+            )
+            .attribute(computed("etag", "Version of the distribution config when last read (changes with any change to it)."))
+            .attribute(computed("distribution_status", "`InProgress` while a change deploys, then `Deployed`."))
+            .attribute(
+                computed("domain_name", "The distribution's domain name, e.g. `d111111abcdef8.cloudfront.net`.").use_state_for_unknown(),
+            )
+            .attribute(computed("origin_domain_name", "The origin's domain name.").use_state_for_unknown())
+            .block(Self::timeouts().block()),
+        }
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let enabled = config.attr("enabled");
+        let enabled = enabled.is_null() || enabled.as_bool() == Some(true);
+        if enabled && config.attr("shield_region").is_null() {
+            diags.error_at(
+                AttributePath::of("shield_region"),
+                "Origin Shield needs a region",
+                format!(
+                    "Set shield_region to the Region nearest the origin: one of {}. (With enabled = false it may be left out.)",
+                    validate::SHIELD_REGIONS.join(", ")
+                ),
+            );
+        }
+    }
+
+    async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
+        let prior = req.prior;
+        if !prior.is_null() {
+            if ["enabled", "shield_region"].iter().all(|a| resp.planned.attr(a) == prior.attr(a)) {
+                // Only settings change: the distribution is not written, so what it reports stays.
+                for attr in ["etag", "distribution_status"] {
+                    resp.planned.set_attr(attr, prior.attr(attr).clone());
+                }
+            }
+            return;
+        }
+        // On create, the origin must exist: say so now, with the origins there are.
+        let (Some(ctx), Some(distribution), Some(origin)) =
+            (ctx, resp.planned.attr("distribution_id").as_str(), resp.planned.attr("origin_id").as_str())
+        else {
+            return;
+        };
+        let client = match ctx.clients.cloudfront().await {
+            Ok(client) => client,
+            Err(e) => {
+                resp.diagnostics.error("AWS is not configured", e.to_string());
+                return;
+            }
+        };
+        match get_config(client, distribution).await {
+            Ok(Some(version)) => match ConfigDocument::parse(version.xml) {
+                Ok(doc) => match doc.origin(origin) {
+                    Some(found) => resp.planned.set_attr("origin_domain_name", Value::from(found.domain_name.as_str())),
+                    None => resp.diagnostics.error_at(
+                        AttributePath::of("origin_id"),
+                        "No such origin",
+                        format!(
+                            "Distribution {distribution} has no origin {origin:?}. Its origins are {}.",
+                            list(&doc.origins().iter().map(|o| o.id.clone()).collect::<Vec<_>>())
+                        ),
+                    ),
+                },
+                Err(e) => resp.diagnostics.error("Could not read the distribution config", format!("{distribution}: {e}")),
+            },
+            Ok(None) => resp.diagnostics.error_at(
+                AttributePath::of("distribution_id"),
+                "No such distribution",
+                format!(
+                    "Distribution {distribution} does not exist. This resource changes one origin of an existing distribution; \
+                     create the distribution first (for example with aws_cloudfront_distribution)."
+                ),
+            ),
+            Err(e) => resp.diagnostics.error("Could not read the distribution config", e.to_string()),
+        }
+    }
+
+    async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
+        resp.state = Self::write_and_read(ctx, req.planned, &Value::Null, req.timeout, &mut resp.diagnostics).await;
+    }
+
+    async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
+        let (distribution, origin) = (req.state.str_attr("distribution_id"), req.state.str_attr("origin_id"));
+        match Self::state(ctx, distribution, origin, req.state).await {
+            Ok(Some(state)) => resp.state = state,
+            Ok(None) => {
+                tracing::info!(distribution, origin, "distribution or origin no longer exists; removing it from state");
+                resp.state = Value::Null;
+            }
+            Err(e) => resp.diagnostics.error("Could not read the distribution", e.to_string()),
+        }
+    }
+
+    async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        resp.state = Self::write_and_read(ctx, req.planned, req.prior, req.timeout, &mut resp.diagnostics).await;
+    }
+
+    async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
+        if req.prior.attr("on_destroy").as_str() == Some("retain") {
+            return;
+        }
+        let (distribution, origin) = (req.prior.str_attr("distribution_id"), req.prior.str_attr("origin_id"));
+        let off = Wanted { enabled: false, region: None };
+        match Self::write(ctx, distribution, origin, &off).await {
+            Ok(wrote) => {
+                if wrote && req.prior.attr("wait_for_deployment").as_bool() != Some(false) {
+                    if let Err(e) = Self::deployed(ctx, distribution, Instant::now() + req.timeout).await {
+                        resp.diagnostics.error("Origin Shield is not deployed off yet", format!("It was turned off, but {e}"));
+                    }
+                }
+            }
+            // Nothing left to turn off.
+            Err(WriteError::NoDistribution(_) | WriteError::NoOrigin { .. }) => {}
+            Err(e) => resp.diagnostics.error("Could not turn Origin Shield off", e.to_string()),
+        }
+    }
+
+    fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value> {
+        let parsed = id.split_once('/').ok_or_else(|| "has no \"/\"".to_string()).and_then(|(distribution, origin)| {
+            distribution_id_problem(distribution).map_err(|why| format!("distribution id {why}"))?;
+            origin_id_problem(origin).map_err(|why| format!("origin id {why}"))?;
+            Ok((distribution, origin))
+        });
+        match parsed {
+            Ok((distribution, origin)) => Some(Value::object([
+                ("id", Value::from(id)),
+                ("distribution_id", Value::from(distribution)),
+                ("origin_id", Value::from(origin)),
+            ])),
+            Err(why) => {
+                diags.error(
+                    "Invalid import ID",
+                    format!("Import a scaling_origin_shield as DISTRIBUTION_ID/ORIGIN_ID (e.g. E2QWRUHAPOMQZL/api-origin); {id:?} {why}."),
+                );
+                None
+            }
+        }
+    }
+}
