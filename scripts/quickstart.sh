@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the provider and runs examples/quickstart against a local moto server and a local
 # kube-apiserver (with KEDA's CRD): creates the source database (standing in for
-# skillancer-production) and a 3-shard Redis (skillancer-redis), shows the plan (a resharding
+# skillancer-production), a 3-shard Redis (skillancer-redis) and a CloudFront distribution with
+# two origins, shows the plan (a resharding
 # to 4 shards among it), applies it, and shows that a second plan finds nothing to change.
 # No AWS account or cluster is needed. moto runs through testkit/aws/launch.py, which adds
-# the ElastiCache behaviour it lacks (docs/moto-facts.md).
+# the ElastiCache, RDS and CloudFront behaviour it lacks (docs/moto-facts.md).
 #
 # The first run builds kube-apiserver from Debian's source package: about 7 to 11 minutes on
 # 2 cores, once; later runs reuse it from ~/.cache.
@@ -46,7 +47,7 @@ echo "==> starting etcd and kube-apiserver on 127.0.0.1"
 kubeconfig="$(KUBE_WITH_KEDA=1 scripts/kube-up.sh "$work/kube")"
 
 export AWS_ACCESS_KEY_ID=quickstart AWS_SECRET_ACCESS_KEY=quickstart AWS_EC2_METADATA_DISABLED=true
-"$py" - "$port" <<'PY'
+"$py" - "$port" "$work/distribution_id" <<'PY'
 import sys, time, boto3
 port = sys.argv[1]
 rds = boto3.client("rds", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
@@ -66,12 +67,25 @@ cache.create_replication_group(ReplicationGroupId="skillancer-redis", Replicatio
 while cache.describe_replication_groups(ReplicationGroupId="skillancer-redis")["ReplicationGroups"][0]["Status"] != "available":
     time.sleep(0.05)
 print("==> created replication group skillancer-redis (3 shards, cache.r6g.large) in moto")
+cdn = boto3.client("cloudfront", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
+origins = [{"Id": o, "DomainName": f"{o}.skillancer.example",
+            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
+           for o in ("api", "static")]
+dist = cdn.create_distribution(DistributionConfig={
+    "CallerReference": "skillancer-cdn", "Comment": "skillancer", "Enabled": True,
+    "Origins": {"Quantity": len(origins), "Items": origins},
+    "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"}})
+with open(sys.argv[2], "w") as f:
+    f.write(dist["Distribution"]["Id"])
+print(f"==> created CloudFront distribution {dist['Distribution']['Id']} (origins api, static) in moto")
 PY
+distribution="$(cat "$work/distribution_id")"
 
 tf() {
   (cd "$work/run" && HOME="$work/home" TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 \
     "$root/.tools/bin/terraform" "$@" -var "rds_endpoint=http://127.0.0.1:$port" \
-    -var "elasticache_endpoint=http://127.0.0.1:$port" -var "kubeconfig=$kubeconfig")
+    -var "elasticache_endpoint=http://127.0.0.1:$port" -var "cloudfront_endpoint=http://127.0.0.1:$port" \
+    -var "distribution_id=$distribution" -var "kubeconfig=$kubeconfig")
 }
 (cd "$work/run" && HOME="$work/home" TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1 \
   "$root/.tools/bin/terraform" init -input=false >/dev/null)
@@ -88,4 +102,4 @@ if [ "$code" -ne 0 ]; then
   echo "quickstart: the second plan was not clean (exit $code)" >&2
   exit 1
 fi
-echo "==> quickstart done: replica, autoscalers and Redis shards in place, second plan clean. Working directory: $work/run"
+echo "==> quickstart done: replica, autoscalers, Redis shards and Origin Shield in place, second plan clean. Working directory: $work/run"

@@ -9,6 +9,7 @@ fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     ws.chdir(&format!("examples/{example_dir}"));
     ws.set_env("TF_VAR_rds_endpoint", &moto.endpoint());
     ws.set_env("TF_VAR_elasticache_endpoint", &moto.endpoint());
+    ws.set_env("TF_VAR_cloudfront_endpoint", &moto.endpoint());
     ws
 }
 
@@ -24,8 +25,11 @@ fn quickstart_applies_and_plans_clean() {
          while c.describe_replication_groups(ReplicationGroupId='skillancer-redis')['ReplicationGroups'][0]['Status'] != 'available':\n    \
          time.sleep(0.05)",
     );
+    let distribution =
+        moto.create_distribution("skillancer-cdn", &[("api", "api.skillancer.example"), ("static", "static.skillancer.example")]);
     let cluster = KubeCluster::start(true);
     let mut ws = workspace(moto, "quickstart");
+    ws.set_env("TF_VAR_distribution_id", &distribution);
     ws.set_env("TF_VAR_kubeconfig", &cluster.kubeconfig().display().to_string());
     ws.init();
     let applied = ws.apply();
@@ -33,6 +37,7 @@ fn quickstart_applies_and_plans_clean() {
     assert!(cluster.get("autoscaling/v2beta2", "HorizontalPodAutoscaler", "default", "api-gateway").is_some());
     assert!(cluster.get("keda.sh/v1alpha1", "ScaledObject", "default", "job-processor").is_some());
     assert!(applied.stdout.contains("\"0004\""), "the fourth shard is there:\n{}", applied.stdout);
+    assert!(applied.stdout.contains("cdn_status = \"Deployed\""), "{}", applied.stdout);
     assert_eq!(ws.plan().code, 0, "the quickstart's second plan must be clean");
     ws.destroy();
 }

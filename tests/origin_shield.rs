@@ -133,7 +133,12 @@ fn two_origins_of_one_distribution_in_one_apply_both_land() {
         assert!(shield_of(&now, origin).unwrap().enabled(), "{origin}: concurrent writes to one distribution must not lose each other");
     }
     assert!(!shield_of(&now, "api").unwrap().enabled());
+
+    // A refresh of both reads the distribution once.
+    let before = calls(moto, &id).len();
     assert_eq!(ws.plan().code, 0);
+    let reads = calls(moto, &id)[before..].iter().filter(|a| *a == "GetDistribution").count();
+    assert_eq!(reads, 1, "one GetDistribution per distribution, however many origins: {:?}", &calls(moto, &id)[before..]);
 }
 
 #[test]
@@ -225,4 +230,30 @@ fn without_waiting_apply_returns_while_in_progress_and_gone_objects_leave_state(
     assert!(plan.flat().contains(r#"has no origin "api""#), "{}", plan.all());
     ws.write("");
     assert_eq!(ws.plan().code, 0, "nothing is left to destroy");
+}
+
+#[test]
+fn an_unreachable_endpoint_and_no_region_are_told_apart() {
+    let moto = Moto::shared();
+    let id = distribution(moto, "misconfigured");
+    let ws = workspace(moto);
+    let provider = |endpoint: &str| {
+        format!(
+            "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\
+             provider \"scaling\" {{\n  max_retries = 0\n  endpoints {{\n    cloudfront = \"{endpoint}\"\n  }}\n}}\n{}",
+            config(&id, "api", "  shield_region = \"us-east-1\"\n")
+        )
+    };
+    // No region anywhere (the workspace's environment has none either): CloudFront is
+    // global and needs none.
+    ws.write_raw(&provider(&moto.endpoint()));
+    ws.init();
+    ws.apply();
+    assert!(shield_of(&moto.distribution_config(&id).0, "api").unwrap().enabled());
+
+    // Nothing listens there: the plan names the call and the endpoint problem.
+    ws.write_raw(&provider(&format!("http://127.0.0.1:{}", scaling_testkit::free_port())));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("GetDistribution: could not reach the endpoint"), "{}", plan.all());
 }

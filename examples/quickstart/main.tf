@@ -6,7 +6,9 @@
 #   - job-processor's KEDA ScaledObject on the job queue ("Worker Services");
 #   - the Redis cluster from 3 to 4 shards on a larger node type ("Add Redis Nodes (Cluster
 #     Mode)" and "Increase Redis Memory"), instead of modify-replication-group-shard-configuration
-#     and polling describe-replication-groups by hand.
+#     and polling describe-replication-groups by hand;
+#   - CloudFront Origin Shield on the API origin ("Add CloudFront Origin Shield"), instead of
+#     hand-editing the whole distribution config and update-distribution --if-match.
 #
 # scripts/quickstart.sh runs this against a local moto server and a local kube-apiserver (no
 # AWS account or cluster needed). Against real ones, leave the endpoints and kubeconfig unset:
@@ -39,6 +41,17 @@ variable "elasticache_endpoint" {
   default     = null
 }
 
+variable "cloudfront_endpoint" {
+  description = "CloudFront endpoint override, e.g. a local emulator. Null means AWS itself."
+  type        = string
+  default     = null
+}
+
+variable "distribution_id" {
+  description = "The CDN's existing CloudFront distribution (its id, e.g. E2QWRUHAPOMQZL)."
+  type        = string
+}
+
 variable "kubeconfig" {
   description = "Path to a kubeconfig. Null means KUBECONFIG, ~/.kube/config, or in-cluster."
   type        = string
@@ -50,6 +63,7 @@ provider "scaling" {
   endpoints {
     rds         = var.rds_endpoint
     elasticache = var.elasticache_endpoint
+    cloudfront  = var.cloudfront_endpoint
   }
   kubernetes {
     config_path = var.kubeconfig
@@ -120,10 +134,22 @@ resource "scaling_redis_shard_config" "redis" {
   on_destroy           = "restore" # terraform destroy puts back 3 x cache.r6g.large
 }
 
+# Origin Shield in front of the API origin: only that origin's setting is written; the rest of
+# the distribution (other origins, behaviours, a colleague's change made meanwhile) is kept.
+resource "scaling_origin_shield" "api" {
+  distribution_id = var.distribution_id
+  origin_id       = "api"
+  shield_region   = "us-east-1" # the Origin Shield Region nearest the origin
+}
+
 output "replica_endpoint" {
   value = "${scaling_read_replica.replica_2.address}:${scaling_read_replica.replica_2.port}"
 }
 
 output "redis_node_groups" {
   value = scaling_redis_shard_config.redis.node_group_ids
+}
+
+output "cdn_status" {
+  value = scaling_origin_shield.api.distribution_status
 }

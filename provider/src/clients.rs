@@ -9,6 +9,7 @@ use aws_sdk_rds::types::DbInstance;
 use aws_types::SdkConfig;
 
 use crate::aws_error::ClientError;
+use crate::cloudfront::{Described, DistributionLookup};
 use crate::rds::InstanceLookup;
 
 /// Endpoint overrides for emulators and VPC endpoints.
@@ -59,6 +60,7 @@ pub struct Clients {
     elasticache: OnceLock<aws_sdk_elasticache::Client>,
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
     rds_instances: OnceLock<InstanceLookup>,
+    distributions: OnceLock<DistributionLookup>,
 }
 
 impl Clients {
@@ -74,6 +76,7 @@ impl Clients {
             elasticache: OnceLock::new(),
             cloudfront: OnceLock::new(),
             rds_instances: OnceLock::new(),
+            distributions: OnceLock::new(),
         }
     }
 
@@ -150,6 +153,13 @@ impl Clients {
             }
             aws_sdk_cloudfront::Client::from_conf(conf.build())
         }))
+    }
+
+    /// One CloudFront distribution by id, or None when it does not exist. Concurrent look-ups
+    /// of one distribution share one GetDistribution call.
+    pub async fn distribution(&self, id: &str) -> Result<Option<Described>, ClientError> {
+        let client = self.cloudfront().await?;
+        self.distributions.get_or_init(|| DistributionLookup::new(client.clone())).get(id).await
     }
 
     /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups share

@@ -5,8 +5,13 @@
 //! SDK's signing, retries, endpoint and error handling while the document passes through
 //! untouched: one keeps the response body GetDistributionConfig read, the other sends a given
 //! document as UpdateDistribution's body in place of the serialized model.
+//!
+//! Reads of one distribution made at the same time (a refresh of shields on several of its
+//! origins) share one GetDistribution.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_cloudfront::config::interceptors::{AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut};
 use aws_sdk_cloudfront::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -15,7 +20,8 @@ use aws_sdk_cloudfront::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::body::SdkBody;
 
-use crate::aws_error::{AwsError, Service};
+use crate::aws_error::{AwsError, ClientError, Service};
+use crate::batch::Batcher;
 
 /// A distribution config as CloudFront sent it, with the version it stands for.
 pub struct ConfigVersion {
@@ -64,7 +70,7 @@ pub async fn update_config(client: &Client, id: &str, version: &ConfigVersion, x
 }
 
 /// Distribution `id` with its status and ETag, or None when there is no such distribution.
-pub async fn get_distribution(client: &Client, id: &str) -> Result<Option<(Distribution, Option<String>)>, AwsError> {
+pub async fn get_distribution(client: &Client, id: &str) -> Result<Option<Described>, AwsError> {
     match client.get_distribution().id(id).send().await {
         Ok(out) => {
             let etag = out.e_tag().map(str::to_string);
@@ -79,6 +85,40 @@ pub async fn get_distribution(client: &Client, id: &str) -> Result<Option<(Distr
             }
         }
     }
+}
+
+/// A distribution as GetDistribution answers it, with its ETag.
+pub type Described = (Distribution, Option<String>);
+
+/// Concurrent reads of distributions: each distinct id is read once per batch, and each read
+/// answers for itself (one distribution's error is not another's).
+pub struct DistributionLookup {
+    batcher: Batcher<Result<Described, ClientError>, ClientError>,
+}
+
+impl DistributionLookup {
+    pub fn new(client: Client) -> DistributionLookup {
+        DistributionLookup { batcher: Batcher::new(100, Duration::from_millis(5), move |ids| read_each(client.clone(), ids)) }
+    }
+
+    /// Distribution `id`, or None when there is no such distribution.
+    pub async fn get(&self, id: &str) -> Result<Option<Described>, ClientError> {
+        self.batcher.get(id).await?.transpose()
+    }
+}
+
+async fn read_each(client: Client, ids: Vec<String>) -> Result<HashMap<String, Result<Described, ClientError>>, ClientError> {
+    let reads = ids.iter().map(|id| get_distribution(&client, id));
+    let answers = futures_util::future::join_all(reads).await;
+    Ok(ids
+        .into_iter()
+        .zip(answers)
+        .filter_map(|(id, answer)| match answer {
+            Ok(Some(found)) => Some((id, Ok(found))),
+            Ok(None) => None,
+            Err(e) => Some((id, Err(e.into()))),
+        })
+        .collect())
 }
 
 /// Keeps the body of a successful response (read into memory by then).

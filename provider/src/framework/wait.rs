@@ -84,10 +84,15 @@ impl Waiter {
     /// together do not poll in lockstep.
     fn delay(&self, attempt: u32) -> Duration {
         let base = self.min_delay.saturating_mul(1u32 << attempt.min(16)).min(self.max_delay);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let jitter = base.mul_f64(f64::from(nanos % 1000) / 4000.0);
-        base.saturating_sub(jitter).max(self.min_delay.min(base))
+        base.saturating_sub(jitter(base / 4)).max(self.min_delay.min(base))
     }
+}
+
+/// Up to `max`, from the clock's low bits: enough to keep callers that met at once (waiters,
+/// writers that conflicted) from meeting again.
+pub fn jitter(max: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    max.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ use super::Context;
 use crate::aws_error::ClientError;
 use crate::clients::Clients;
 use crate::cloudfront::{get_config, get_distribution, update_config};
-use crate::framework::wait::{Acceptor, Waiter};
+use crate::framework::wait::{jitter, Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
@@ -161,8 +161,7 @@ impl OriginShield {
     /// State as CloudFront has it; None when the distribution or the origin is gone.
     /// `settings` gives what only the configuration knows.
     async fn state(ctx: &Context, distribution: &str, origin: &str, settings: &Value) -> Result<Option<Value>, ClientError> {
-        let client = ctx.clients.cloudfront().await?;
-        let Some((d, etag)) = get_distribution(client, distribution).await? else { return Ok(None) };
+        let Some((d, etag)) = ctx.clients.distribution(distribution).await? else { return Ok(None) };
         let origins = d.distribution_config().and_then(|c| c.origins()).map(|o| o.items()).unwrap_or_default();
         let Some(found) = origins.iter().find(|o| o.id() == origin) else { return Ok(None) };
         let shield = found.origin_shield();
@@ -219,12 +218,6 @@ impl OriginShield {
             }
         }
     }
-}
-
-/// Up to `max`, from the clock's low bits (enough to spread writers apart).
-fn jitter(max: Duration) -> Duration {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    max.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
 #[async_trait]
