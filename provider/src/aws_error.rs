@@ -106,6 +106,16 @@ impl AwsError {
         self.kind == Kind::NotFound
     }
 
+    /// A poll inside a wait that failed: throttling or a dropped connection says nothing about
+    /// the object, so the wait goes on; anything else ends it.
+    pub fn in_wait<T>(self) -> Result<crate::framework::wait::Acceptor<T>, String> {
+        if self.is_transient() {
+            Ok(crate::framework::wait::Acceptor::Retry(self.to_string()))
+        } else {
+            Err(self.to_string())
+        }
+    }
+
     /// Worth asking again later in a wait (after the SDK's own retries): the object may still
     /// be fine, and failing would leave a healthy replica tainted.
     pub fn is_transient(&self) -> bool {

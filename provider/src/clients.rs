@@ -3,7 +3,8 @@
 //! first use. So start-up, schema requests and configuration touch no SDK, and a workspace
 //! with only Kubernetes resources needs no AWS settings at all.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use aws_sdk_rds::types::DbInstance;
 use aws_types::SdkConfig;
@@ -61,6 +62,9 @@ pub struct Clients {
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
     rds_instances: OnceLock<InstanceLookup>,
     distributions: OnceLock<DistributionLookup>,
+    /// One writer at a time per distribution from this provider: resources on several of its
+    /// origins take turns instead of failing each other's If-Match.
+    distribution_writers: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Clients {
@@ -77,6 +81,7 @@ impl Clients {
             cloudfront: OnceLock::new(),
             rds_instances: OnceLock::new(),
             distributions: OnceLock::new(),
+            distribution_writers: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -141,13 +146,15 @@ impl Clients {
         }))
     }
 
-    /// CloudFront is global: its API is in us-east-1 and signed for it, whatever region the
-    /// provider uses, and a workspace with only CloudFront resources needs no region at all.
+    /// CloudFront is global: its API is in us-east-1 (cn-northwest-1 in the China partition)
+    /// and signed for it, whatever region the provider uses, and a workspace with only
+    /// CloudFront resources needs no region at all.
     pub async fn cloudfront(&self) -> Result<&aws_sdk_cloudfront::Client, ClientError> {
         let aws = self.aws_loaded().await?;
         Ok(self.cloudfront.get_or_init(|| {
-            let mut conf =
-                aws_sdk_cloudfront::config::Builder::from(aws).region(aws_sdk_cloudfront::config::Region::from_static("us-east-1"));
+            let china = aws.region().is_some_and(|r| r.as_ref().starts_with("cn-"));
+            let home = if china { "cn-northwest-1" } else { "us-east-1" };
+            let mut conf = aws_sdk_cloudfront::config::Builder::from(aws).region(aws_sdk_cloudfront::config::Region::from_static(home));
             if let Some(url) = &self.endpoints.cloudfront {
                 conf = conf.endpoint_url(url);
             }
@@ -160,6 +167,17 @@ impl Clients {
     pub async fn distribution(&self, id: &str) -> Result<Option<Described>, ClientError> {
         let client = self.cloudfront().await?;
         self.distributions.get_or_init(|| DistributionLookup::new(client.clone())).get(id).await
+    }
+
+    /// This provider's turn to write distribution `id`; held from reading its config to
+    /// writing it.
+    pub async fn distribution_writer(&self, id: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = match self.distribution_writers.lock() {
+            Ok(mut writers) => writers.entry(id.to_string()).or_default().clone(),
+            // A writer panicked while inserting: nothing to share, so no turn to wait for.
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        lock.lock_owned().await
     }
 
     /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups share

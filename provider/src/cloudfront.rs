@@ -37,15 +37,11 @@ pub struct ConfigVersion {
 pub async fn get_config(client: &Client, id: &str) -> Result<Option<ConfigVersion>, AwsError> {
     let body = Arc::new(Mutex::new(None));
     let sent = client.get_distribution_config().id(id).customize().interceptor(KeepResponseBody(body.clone())).send().await;
-    let out = match sent {
-        Ok(out) => out,
-        Err(e) => {
-            let e = AwsError::from_sdk(Service::CloudFront, "GetDistributionConfig", &e);
-            return if e.is_not_found() { Ok(None) } else { Err(e) };
-        }
+    let Some(out) = found(sent.map_err(|e| AwsError::from_sdk(Service::CloudFront, "GetDistributionConfig", &e)))? else {
+        return Ok(None);
     };
-    let xml = body.lock().ok().and_then(|mut b| b.take()).unwrap_or_default();
     let malformed = |what: &str| AwsError::unreadable("GetDistributionConfig", what);
+    let xml = body.lock().ok().and_then(|mut b| b.take()).ok_or_else(|| malformed("the answer's body was not kept"))?;
     Ok(Some(ConfigVersion {
         xml: String::from_utf8(xml).map_err(|_| malformed("the config is not UTF-8"))?,
         etag: out.e_tag().ok_or_else(|| malformed("the answer has no ETag"))?.to_string(),
@@ -71,19 +67,20 @@ pub async fn update_config(client: &Client, id: &str, version: &ConfigVersion, x
 
 /// Distribution `id` with its status and ETag, or None when there is no such distribution.
 pub async fn get_distribution(client: &Client, id: &str) -> Result<Option<Described>, AwsError> {
-    match client.get_distribution().id(id).send().await {
-        Ok(out) => {
-            let etag = out.e_tag().map(str::to_string);
-            Ok(out.distribution.map(|d| (d, etag)))
-        }
-        Err(e) => {
-            let e = AwsError::from_sdk(Service::CloudFront, "GetDistribution", &e);
-            if e.is_not_found() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        }
+    let sent = client.get_distribution().id(id).send().await;
+    let out = found(sent.map_err(|e| AwsError::from_sdk(Service::CloudFront, "GetDistribution", &e)))?;
+    Ok(out.and_then(|out| {
+        let etag = out.e_tag().map(str::to_string);
+        out.distribution.map(|d| (d, etag))
+    }))
+}
+
+/// An answer, or None when CloudFront says there is no such distribution.
+fn found<T>(answer: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

@@ -97,6 +97,19 @@ impl Moto {
             .collect()
     }
 
+    /// The bodies of `service`'s `action` calls on `target`, in order, as the launcher logs
+    /// them (CloudFront's GetDistributionConfig answers and UpdateDistribution requests).
+    pub fn bodies(&self, service: &str, action: &str, target: &str) -> Vec<String> {
+        use base64::Engine;
+        let prefix = format!("scaling-backend-body {service} {action} {target} ");
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix(&prefix))
+            .map(|b| String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b).expect("base64 body")).expect("UTF-8 body"))
+            .collect()
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }

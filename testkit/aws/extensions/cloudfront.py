@@ -10,6 +10,9 @@ deployment, where moto 5.2.5 falls short:
 - after a create or an update a distribution is `InProgress` for a few GetDistribution reads
   before `Deployed` (moto: `Deployed` at once).
 
+The config documents GetDistributionConfig answers and UpdateDistribution receives go to the
+request log (base64), so a test can compare what a client sent with what it read.
+
 A test can make another writer's change land right after a GetDistributionConfig (fault
 "ConcurrentUpdate"): the distribution's Comment becomes "changed by another writer" and its
 ETag changes, so the reader's next write meets PreconditionFailed as it would on AWS.
@@ -17,6 +20,7 @@ ETag changes, so the reader's next write meets PreconditionFailed as it would on
 docs/moto-facts.md states each behaviour with its source.
 """
 
+import base64
 import copy
 import sys
 from typing import Any
@@ -138,6 +142,13 @@ def concurrent_update(backend: CloudFrontBackend, distribution_id: str) -> None:
 original_call_action = CloudFrontResponse.call_action
 
 
+def log_body(action: str, target: str, body: "str | bytes | None") -> None:
+    """The config documents read and written, so tests can check what a client sent back
+    against what it was given, byte for byte."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    print(f"scaling-backend-body cloudfront {action} {target} {base64.b64encode(raw).decode()}", file=sys.stderr, flush=True)
+
+
 def call_action(self: CloudFrontResponse) -> Any:
     action = self._get_action()
     target = self._get_param("Id") or self._get_param("DistributionId") or "-"
@@ -145,7 +156,11 @@ def call_action(self: CloudFrontResponse) -> Any:
     fault = take_fault(action, target)
     if fault == "Throttling":
         answer_with(self, action, Throttling())
+    if action == "UpdateDistribution":
+        log_body(action, target, self.body)
     answered = original_call_action(self)
+    if action == "GetDistributionConfig" and isinstance(answered, tuple) and answered[0] == 200:
+        log_body(action, target, answered[2])
     if action == "GetDistribution" and target in self.backend.distributions:
         read(self.backend.distributions[target])
     if action == "ListDistributions":

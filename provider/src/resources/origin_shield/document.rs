@@ -16,6 +16,9 @@ pub struct Shield {
 }
 
 impl Shield {
+    /// What an origin without the element has: CloudFront treats it as off.
+    pub const OFF: Shield = Shield { enabled: false, region: None };
+
     fn to_xml(&self, prefix: &str) -> String {
         let region = self
             .region
@@ -122,7 +125,7 @@ fn origins_of(xml: &str) -> Result<Vec<Origin>, DocumentError> {
             Token::ElementStart { prefix, local, span } => {
                 pending = Some(Open { local: local.to_string(), prefix: prefix.to_string(), start: span.start(), text: String::new() });
             }
-            Token::ElementEnd { end: ElementEnd::Open, .. } => {
+            Token::ElementEnd { end: ElementEnd::Open, span } => {
                 let open = pending.take().ok_or_else(|| DocumentError::Malformed("unexpected '>'".into()))?;
                 if stack.is_empty() {
                     if open.local != "DistributionConfig" {
@@ -132,14 +135,15 @@ fn origins_of(xml: &str) -> Result<Vec<Origin>, DocumentError> {
                 }
                 stack.push(open);
                 if in_origin_list(&stack) {
-                    let origin = stack.last().map(|o| (o.start, o.prefix.clone())).unwrap_or_default();
+                    let prefix = stack.last().map(|o| o.prefix.clone()).unwrap_or_default();
                     current = Some(Origin {
                         id: String::new(),
                         domain_name: String::new(),
                         shield: None,
                         shield_span: None,
-                        insert_at: origin.0,
-                        prefix: if origin.1.is_empty() { String::new() } else { format!("{}:", origin.1) },
+                        // Right inside `<Origin>` until a child that precedes the shield is seen.
+                        insert_at: span.end(),
+                        prefix: if prefix.is_empty() { String::new() } else { format!("{prefix}:") },
                     });
                 }
             }
@@ -202,7 +206,7 @@ fn closed(stack: &mut Vec<Open>, current: &mut Option<Origin>, origins: &mut Vec
             "OriginShield" => {
                 origin.shield_span = Some(element.start..end);
                 // Its children were folded into `shield` as they closed.
-                origin.shield.get_or_insert(Shield { enabled: false, region: None });
+                origin.shield.get_or_insert(Shield::OFF);
             }
             _ => {}
         }
@@ -210,9 +214,10 @@ fn closed(stack: &mut Vec<Open>, current: &mut Option<Origin>, origins: &mut Vec
             origin.insert_at = end;
         }
     } else if depth == 6 && stack.last().is_some_and(|p| p.local == "OriginShield") {
-        let shield = origin.shield.get_or_insert(Shield { enabled: false, region: None });
+        let shield = origin.shield.get_or_insert(Shield::OFF);
         match element.local.as_str() {
-            "Enabled" => shield.enabled = element.text.trim() == "true",
+            // xs:boolean: "true" or "1".
+            "Enabled" => shield.enabled = matches!(element.text.trim(), "true" | "1"),
             "OriginShieldRegion" => {
                 let region = element.text.trim();
                 shield.region = (!region.is_empty()).then(|| region.to_string());
@@ -330,6 +335,17 @@ mod tests {
             legacy.contains("<DomainName>old.example.com</DomainName><OriginShield>"),
             "after the last known predecessor, before the unknown element: {legacy}"
         );
+    }
+
+    #[test]
+    fn an_origin_with_no_known_child_gets_the_element_inside_it() {
+        let bare = "<DistributionConfig><Origins><Items><Origin><Extra/></Origin></Items></Origins></DistributionConfig>";
+        let d = ConfigDocument::parse(bare.to_string()).unwrap();
+        assert_eq!(d.origins()[0].id, "");
+        let out = d.with_shield("", &Shield { enabled: true, region: Some("eu-west-2".into()) }).unwrap();
+        assert!(out.starts_with("<DistributionConfig><Origins><Items><Origin><OriginShield><Enabled>true</Enabled>"), "{out}");
+        let flags = "<DistributionConfig><Origins><Items><Origin><Id>a</Id><OriginShield><Enabled>1</Enabled></OriginShield></Origin></Items></Origins></DistributionConfig>";
+        assert!(ConfigDocument::parse(flags.to_string()).unwrap().origin("a").unwrap().shield.as_ref().unwrap().enabled, "xs:boolean 1");
     }
 
     #[test]

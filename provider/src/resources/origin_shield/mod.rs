@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use super::Context;
 use crate::aws_error::ClientError;
 use crate::clients::Clients;
-use crate::cloudfront::{get_config, get_distribution, update_config};
+use crate::cloudfront::{get_config, get_distribution, update_config, ConfigVersion};
 use crate::framework::wait::{jitter, Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
@@ -38,6 +38,9 @@ const TYPE_NAME: &str = "scaling_origin_shield";
 /// Writes that met a newer version of the distribution before one landed. Each conflict means
 /// another write landed, so this bounds how many concurrent writers one apply outlasts.
 const MAX_CONFLICTS: u32 = 10;
+
+/// The attributes that are the origin's Origin Shield; the others are this provider's settings.
+const SHIELD: [&str; 2] = ["enabled", "shield_region"];
 
 /// The Origin Shield a configuration asks for; a region left out keeps the origin's own.
 #[derive(Clone, Debug)]
@@ -60,18 +63,35 @@ impl Wanted {
 /// Why a write could not be made.
 #[derive(Debug, thiserror::Error)]
 enum WriteError {
-    #[error("distribution {0} does not exist")]
+    #[error(
+        "Distribution {0} does not exist. This resource changes one origin of an existing distribution; create the \
+         distribution first (for example with aws_cloudfront_distribution)."
+    )]
     NoDistribution(String),
-    #[error("distribution {distribution} has no origin {origin:?}; its origins are {}", list(.known))]
+    #[error("Distribution {distribution} has no origin {origin:?}. Its origins are {}.", list(.known))]
     NoOrigin { distribution: String, origin: String, known: Vec<String> },
     #[error("{0}")]
     Client(#[from] ClientError),
     #[error("distribution {distribution}: {reason}")]
     Document { distribution: String, reason: String },
-    #[error("distribution {0} changed {MAX_CONFLICTS} times while this write was being made (each write met a newer version); try again when the other writers are done")]
+    #[error(
+        "distribution {0} changed {MAX_CONFLICTS} times while this write was being made (each write met a newer \
+         version); try again when the other writers are done"
+    )]
     KeptChanging(String),
     #[error("stopped by Terraform before the write to distribution {0} was made")]
     Stopped(String),
+}
+
+impl WriteError {
+    /// As a diagnostic; an object that is not there is pinned on the attribute naming it.
+    fn report(&self, summary: &str, diags: &mut Diagnostics) {
+        match self {
+            WriteError::NoDistribution(_) => diags.error_at(AttributePath::of("distribution_id"), "No such distribution", self.to_string()),
+            WriteError::NoOrigin { .. } => diags.error_at(AttributePath::of("origin_id"), "No such origin", self.to_string()),
+            _ => diags.error(summary, self.to_string()),
+        }
+    }
 }
 
 fn list(ids: &[String]) -> String {
@@ -79,6 +99,28 @@ fn list(ids: &[String]) -> String {
         return "none".to_string();
     }
     ids.iter().map(|id| format!("{id:?}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The distribution's config as read now, with the named origin known to be in it.
+async fn locate(
+    client: &aws_sdk_cloudfront::Client,
+    distribution: &str,
+    origin: &str,
+) -> Result<(ConfigVersion, ConfigDocument), WriteError> {
+    let version = get_config(client, distribution)
+        .await
+        .map_err(ClientError::from)?
+        .ok_or_else(|| WriteError::NoDistribution(distribution.to_string()))?;
+    let doc = ConfigDocument::parse(version.xml.clone())
+        .map_err(|e| WriteError::Document { distribution: distribution.to_string(), reason: e.to_string() })?;
+    if doc.origin(origin).is_none() {
+        return Err(WriteError::NoOrigin {
+            distribution: distribution.to_string(),
+            origin: origin.to_string(),
+            known: doc.origins().iter().map(|o| o.id.clone()).collect(),
+        });
+    }
+    Ok((version, doc))
 }
 
 impl OriginShield {
@@ -92,27 +134,23 @@ impl OriginShield {
     /// was lost (and so retried with a stale ETag) finds its own change and stops.
     async fn write(ctx: &Context, distribution: &str, origin: &str, wanted: &Wanted) -> Result<bool, WriteError> {
         let client = ctx.clients.cloudfront().await?;
+        let stopped = || WriteError::Stopped(distribution.to_string());
+        let _turn = tokio::select! {
+            _ = ctx.stop.cancelled() => return Err(stopped()),
+            turn = ctx.clients.distribution_writer(distribution) => turn,
+        };
         for conflict in 0..MAX_CONFLICTS {
-            let version = get_config(client, distribution)
-                .await
-                .map_err(ClientError::from)?
-                .ok_or_else(|| WriteError::NoDistribution(distribution.to_string()))?;
-            let doc = ConfigDocument::parse(version.xml.clone())
-                .map_err(|e| WriteError::Document { distribution: distribution.to_string(), reason: e.to_string() })?;
-            let Some(now) = doc.origin(origin) else {
-                return Err(WriteError::NoOrigin {
-                    distribution: distribution.to_string(),
-                    origin: origin.to_string(),
-                    known: doc.origins().iter().map(|o| o.id.clone()).collect(),
-                });
-            };
-            let target = wanted.applied_to(now.shield.as_ref());
-            // No element reads as off, as CloudFront treats it.
-            let current = now.shield.clone().unwrap_or(Shield { enabled: false, region: None });
-            if current == target || (now.shield.is_none() && !target.enabled && target.region.is_none()) {
+            let (version, doc) = locate(client, distribution, origin).await?;
+            let now = doc.origin(origin).and_then(|o| o.shield.clone());
+            let target = wanted.applied_to(now.as_ref());
+            if now.unwrap_or(Shield::OFF) == target {
                 return Ok(false);
             }
-            let Some(xml) = doc.with_shield(origin, &target) else { unreachable!("the origin was just found") };
+            let Some(xml) = doc.with_shield(origin, &target) else { unreachable!("locate found the origin") };
+            // A stop that came during the read: nothing is written after it.
+            if ctx.stop.is_cancelled() {
+                return Err(stopped());
+            }
             match update_config(client, distribution, &version, xml).await {
                 Ok(etag) => {
                     tracing::info!(
@@ -126,10 +164,10 @@ impl OriginShield {
                 }
                 Err(e) if e.code.as_deref() == Some("PreconditionFailed") => {
                     tracing::info!(distribution, origin, conflict, "the distribution changed since it was read; reading it again");
-                    // Writers that met each other spread out before reading again.
+                    // Another writer is at work: give it a moment before reading again.
                     let pause = Duration::from_millis(100 * u64::from(conflict + 1)) + jitter(Duration::from_millis(100));
                     tokio::select! {
-                        _ = ctx.stop.cancelled() => return Err(WriteError::Stopped(distribution.to_string())),
+                        _ = ctx.stop.cancelled() => return Err(stopped()),
                         _ = tokio::time::sleep(pause) => {}
                     }
                 }
@@ -150,8 +188,7 @@ impl OriginShield {
                     Ok(Some((d, _))) if d.status() == "Deployed" => Ok(Acceptor::Success(())),
                     Ok(Some((d, _))) => Ok(Acceptor::Retry(d.status().to_string())),
                     Ok(None) => Ok(Acceptor::Failure(format!("distribution {distribution} no longer exists"))),
-                    Err(e) if e.is_transient() => Ok(Acceptor::Retry(e.to_string())),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => e.in_wait(),
                 }
             })
             .await
@@ -181,42 +218,61 @@ impl OriginShield {
         ])))
     }
 
-    /// Writes, waits for deployment when asked, then records what the distribution now has,
-    /// whether or not the write and the wait succeeded. `known` is the last state known to be
-    /// true, kept when the distribution cannot be read.
+    /// Whether `state` has the Origin Shield `settings` ask for.
+    fn has_wanted(state: &Value, settings: &Value) -> bool {
+        let wanted = Wanted::of(settings);
+        state.attr("enabled").as_bool() == Some(wanted.enabled)
+            && wanted.region.as_deref().is_none_or(|r| state.attr("shield_region").as_str() == Some(r))
+    }
+
+    /// Writes, waits for deployment when asked, then records what the distribution now has.
+    /// A create records nothing unless the setting is in place: a write whose answer was lost
+    /// but which landed counts as made. `known` is the last state known to be true, kept when
+    /// the distribution cannot be read.
     async fn write_and_read(ctx: &Context, settings: &Value, known: &Value, timeout: Duration, diags: &mut Diagnostics) -> Value {
         let deadline = Instant::now() + timeout;
+        let creating = known.is_null();
         let (distribution, origin) = (settings.str_attr("distribution_id"), settings.str_attr("origin_id"));
-        match Self::write(ctx, distribution, origin, &Wanted::of(settings)).await {
-            Ok(wrote) => {
-                // Also after no write: an earlier, interrupted apply may have left it deploying.
-                let wait = settings.attr("wait_for_deployment").as_bool() != Some(false);
-                if wait {
-                    if let Err(e) = Self::deployed(ctx, distribution, deadline).await {
-                        let what = if wrote { "The change was made" } else { "The origin already had this setting" };
-                        diags.error("Origin Shield is not deployed yet", format!("{what}, but {e}"));
-                    }
-                }
-            }
-            Err(e) => {
-                diags.error("Could not set Origin Shield", e.to_string());
-                if known.is_null() {
-                    // A create that wrote nothing leaves nothing to record.
-                    return Value::Null;
-                }
-            }
-        }
-        match Self::state(ctx, distribution, origin, settings).await {
+        let written = Self::write(ctx, distribution, origin, &Wanted::of(settings)).await;
+        let state = match Self::state(ctx, distribution, origin, settings).await {
             Ok(Some(state)) => state,
+            Ok(None) if creating => Value::Null,
             Ok(None) => {
                 diags.error("The origin disappeared", format!("Distribution {distribution} no longer has origin {origin:?}."));
-                Value::Null
+                return Value::Null;
             }
             Err(e) => {
                 diags.error("Could not read the distribution after writing it", e.to_string());
                 known.clone()
             }
+        };
+        if let Err(e) = written {
+            if !(creating && Self::has_wanted(&state, settings)) {
+                e.report("Could not set Origin Shield", diags);
+                return if creating { Value::Null } else { state };
+            }
+            tracing::info!(distribution, origin, error = %e, "the write's answer was lost, but the setting is in place");
         }
+        // Also after no write: an earlier, interrupted apply may have left it deploying.
+        if settings.attr("wait_for_deployment").as_bool() != Some(false) && state.attr("distribution_status").as_str() != Some("Deployed") {
+            if let Err(e) = Self::deployed(ctx, distribution, deadline).await {
+                let detail =
+                    format!("The setting is made and CloudFront is deploying it, but {e}. The next refresh shows distribution_status.");
+                // Failing a create would taint it, and replacing it would turn the shield off
+                // and on again: the setting is made, so that is a warning.
+                if creating {
+                    diags.warning("Origin Shield is not deployed yet", detail);
+                } else {
+                    diags.error("Origin Shield is not deployed yet", detail);
+                }
+                return state;
+            }
+            return match Self::state(ctx, distribution, origin, settings).await {
+                Ok(Some(deployed)) => deployed,
+                _ => state,
+            };
+        }
+        state
     }
 }
 
@@ -265,7 +321,7 @@ impl Resource<Clients> for OriginShield {
                     .describe(&format!(
                         "Region of the Origin Shield, the one nearest the origin: one of {}. Required when enabled; left out \
                          when disabled, the origin keeps the region it has.",
-                        validate::SHIELD_REGIONS.join(", ")
+                        validate::shield_regions()
                     ))
                     .validate(string_check("a Region offering Origin Shield", shield_region_problem))
                     .keep_when_unconfigured(),
@@ -300,7 +356,7 @@ impl Resource<Clients> for OriginShield {
                 "Origin Shield needs a region",
                 format!(
                     "Set shield_region to the Region nearest the origin: one of {}. (With enabled = false it may be left out.)",
-                    validate::SHIELD_REGIONS.join(", ")
+                    validate::shield_regions()
                 ),
             );
         }
@@ -309,7 +365,7 @@ impl Resource<Clients> for OriginShield {
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let prior = req.prior;
         if !prior.is_null() {
-            if ["enabled", "shield_region"].iter().all(|a| resp.planned.attr(a) == prior.attr(a)) {
+            if SHIELD.iter().all(|a| resp.planned.attr(a) == prior.attr(a)) {
                 // Only settings change: the distribution is not written, so what it reports stays.
                 for attr in ["etag", "distribution_status"] {
                     resp.planned.set_attr(attr, prior.attr(attr).clone());
@@ -330,30 +386,12 @@ impl Resource<Clients> for OriginShield {
                 return;
             }
         };
-        match get_config(client, distribution).await {
-            Ok(Some(version)) => match ConfigDocument::parse(version.xml) {
-                Ok(doc) => match doc.origin(origin) {
-                    Some(found) => resp.planned.set_attr("origin_domain_name", Value::from(found.domain_name.as_str())),
-                    None => resp.diagnostics.error_at(
-                        AttributePath::of("origin_id"),
-                        "No such origin",
-                        format!(
-                            "Distribution {distribution} has no origin {origin:?}. Its origins are {}.",
-                            list(&doc.origins().iter().map(|o| o.id.clone()).collect::<Vec<_>>())
-                        ),
-                    ),
-                },
-                Err(e) => resp.diagnostics.error("Could not read the distribution config", format!("{distribution}: {e}")),
-            },
-            Ok(None) => resp.diagnostics.error_at(
-                AttributePath::of("distribution_id"),
-                "No such distribution",
-                format!(
-                    "Distribution {distribution} does not exist. This resource changes one origin of an existing distribution; \
-                     create the distribution first (for example with aws_cloudfront_distribution)."
-                ),
-            ),
-            Err(e) => resp.diagnostics.error("Could not read the distribution config", e.to_string()),
+        match locate(client, distribution, origin).await {
+            Ok((_, doc)) => {
+                let found = doc.origin(origin).map(|o| o.domain_name.as_str()).unwrap_or_default();
+                resp.planned.set_attr("origin_domain_name", Value::from(found));
+            }
+            Err(e) => e.report("Could not read the distribution config", &mut resp.diagnostics),
         }
     }
 
@@ -374,6 +412,14 @@ impl Resource<Clients> for OriginShield {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
+        if SHIELD.iter().all(|a| req.planned.attr(a) == req.prior.attr(a)) {
+            // Only settings this provider reads changed: CloudFront has nothing to do.
+            resp.state = req.prior.clone();
+            for attr in ["wait_for_deployment", "on_destroy", "timeouts"] {
+                resp.state.set_attr(attr, req.planned.attr(attr).clone());
+            }
+            return;
+        }
         resp.state = Self::write_and_read(ctx, req.planned, req.prior, req.timeout, &mut resp.diagnostics).await;
     }
 

@@ -18,14 +18,16 @@ pub const SHIELD_REGIONS: &[&str] = &[
     "sa-east-1",
 ];
 
+/// The Regions, listed for messages and descriptions.
+pub fn shield_regions() -> String {
+    SHIELD_REGIONS.join(", ")
+}
+
 pub fn shield_region_problem(region: &str) -> Result<(), String> {
     if SHIELD_REGIONS.contains(&region) {
         return Ok(());
     }
-    Err(format!(
-        "is not a Region where CloudFront offers Origin Shield; choose the one nearest the origin among {}",
-        SHIELD_REGIONS.join(", ")
-    ))
+    Err(format!("is not a Region where CloudFront offers Origin Shield; choose the one nearest the origin among {}", shield_regions()))
 }
 
 /// Distribution ids are uppercase letters and digits, such as `E2QWRUHAPOMQZL`.

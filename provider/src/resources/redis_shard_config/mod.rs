@@ -219,8 +219,7 @@ impl RedisShardConfig {
                 let rg = match client.describe_replication_groups().replication_group_id(id).send().await {
                     Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
                     Err(e) => {
-                        let e = elasticache_error("DescribeReplicationGroups", &e);
-                        return poll_failed(e);
+                        return elasticache_error("DescribeReplicationGroups", &e).in_wait();
                     }
                 };
                 let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
@@ -240,8 +239,7 @@ impl RedisShardConfig {
                             Some((c.cache_cluster_id()?.to_string(), c.cache_cluster_status().unwrap_or("unknown").to_string()))
                         })),
                         Err(e) => {
-                            let e = elasticache_error("DescribeCacheClusters", &e);
-                            return poll_failed(e);
+                            return elasticache_error("DescribeCacheClusters", &e).in_wait();
                         }
                     }
                 }
@@ -440,16 +438,6 @@ impl RedisShardConfig {
                 known.clone()
             }
         }
-    }
-}
-
-/// A describe inside a wait that failed: throttling or a dropped connection says nothing about
-/// the group, so the wait goes on; anything else ends it.
-fn poll_failed<T>(e: AwsError) -> Result<Acceptor<T>, String> {
-    if e.is_transient() {
-        Ok(Acceptor::Retry(e.to_string()))
-    } else {
-        Err(e.to_string())
     }
 }
 
