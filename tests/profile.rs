@@ -729,3 +729,51 @@ fn what_the_controllers_report_wrong_shows_in_the_plan() {
     assert!(flat.contains("AbleToScale is False (FailedGetScale)") && flat.contains("not found"), "{}", plan.all());
     ws.destroy();
 }
+
+/// An API server that completes TLS and then never answers (a stalled control plane).
+#[test]
+fn a_silent_api_server_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
+    let silent = scaling_testkit::SilentServer::tls();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: silent\n  cluster:\n    server: {}\n    insecure-skip-tls-verify: true\n\
+             users:\n- name: tests\n  user:\n    token: tests\ncontexts:\n- name: silent\n  context:\n    cluster: silent\n    user: tests\n\
+             current-context: silent\n",
+            silent.url("https")
+        ),
+    )
+    .unwrap();
+    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
+    ws.use_kubeconfig(&kubeconfig);
+    ws.set_provider_settings("  read_timeout = \"2s\"\n");
+    ws.write(&with_blocks("silent", false, ""));
+    ws.init();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(
+        apply.flat().contains(&format!("the Kubernetes API server at {}/ did not answer in time", silent.url("https"))),
+        "{}",
+        apply.all()
+    );
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
+
+    // Ctrl-C while the call hangs (default read timeout, 60 s): terraform exits at once.
+    ws.set_provider_settings("");
+    ws.write(&with_blocks("silent", false, ""));
+    let accepted = silent.accepted();
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let started = std::time::Instant::now();
+    while silent.accepted() == accepted {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never called the API server");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (out, took) = running.interrupt(std::time::Duration::from_secs(45));
+    let took = took.unwrap_or_else(|| panic!("terraform still ran 45 s after Ctrl-C:\n{}", out.all()));
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
+    eprintln!("terraform exited {took:?} after SIGINT");
+}

@@ -823,3 +823,39 @@ fn a_denied_filtered_describe_falls_back_to_one_describe_per_replica() {
     assert!(asked.contains(&"iam-replica-a".to_string()), "the denied batch was asked for again one by one: {asked:?}");
     ws.destroy();
 }
+
+/// An endpoint that accepts the connection and never answers (a hung load balancer).
+#[test]
+fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
+    let moto = Moto::shared();
+    let silent = scaling_testkit::SilentServer::tcp();
+    let mut ws = workspace(moto);
+    ws.set_rds_endpoint(&silent.url("http"));
+    ws.set_provider_settings("  read_timeout = \"2s\"\n  max_retries  = 1\n");
+    ws.write(&replica("r", "silent-replica", "silent-production", "db.r6g.large", ""));
+    ws.init();
+    // Without a read timeout this apply never ends; with one it fails, naming what happened,
+    // and records nothing (a create that did land would be adopted by the next apply).
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.flat().contains("CreateDBInstanceReadReplica: the endpoint did not answer in time"), "{}", apply.all());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
+
+    // Ctrl-C while a call hangs (default read timeout, 60 s, five attempts): terraform stops the
+    // provider, the call in flight ends, and terraform exits, long before the timeout would.
+    ws.set_provider_settings("");
+    ws.write(&replica("r", "silent-replica", "silent-production", "db.r6g.large", ""));
+    let accepted = silent.accepted();
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let started = std::time::Instant::now();
+    while silent.accepted() == accepted {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never called the endpoint");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (out, took) = running.interrupt(std::time::Duration::from_secs(45));
+    let took = took.unwrap_or_else(|| panic!("terraform still ran 45 s after Ctrl-C:\n{}", out.all()));
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
+    eprintln!("terraform exited {took:?} after SIGINT");
+}

@@ -8,7 +8,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::error_chain::chain;
+use crate::error_chain::{chain, stopped};
 
 /// What kind of failure a call met.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +87,13 @@ impl AwsError {
             // Only I/O and timeouts are the network; a dispatch failure can also be credentials
             // that could not be loaded (an expired SSO session), which no wait outlasts.
             SdkError::DispatchFailure(e) => match e.as_connector_error() {
-                Some(c) if c.is_io() || c.is_timeout() => (None, Kind::Unreachable, format!("could not reach the endpoint: {}", chain(c))),
+                Some(c) if stopped(c) => (None, Kind::Other, "stopped by Terraform".to_string()),
+                Some(c) if c.is_timeout() => (
+                    None,
+                    Kind::Unreachable,
+                    format!("the endpoint did not answer in time (connect_timeout and read_timeout in the provider block): {}", chain(c)),
+                ),
+                Some(c) if c.is_io() => (None, Kind::Unreachable, format!("could not reach the endpoint: {}", chain(c))),
                 Some(c) => (None, Kind::Other, format!("the request could not be sent: {}", chain(c))),
                 None => (None, Kind::Other, format!("the request could not be sent: {}", chain(err))),
             },

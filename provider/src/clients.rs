@@ -30,6 +30,13 @@ pub struct AwsSettings {
     pub max_attempts: u32,
 }
 
+/// Limits on every call to AWS or Kubernetes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallTimeouts {
+    pub connect: std::time::Duration,
+    pub read: std::time::Duration,
+}
+
 /// Where to find the cluster: a kubeconfig file and context, or kube's usual inference
 /// (KUBECONFIG, ~/.kube/config, then in-cluster service account).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -51,6 +58,9 @@ pub struct KubeApis {
 
 pub struct Clients {
     aws_settings: AwsSettings,
+    timeouts: CallTimeouts,
+    /// Fires on StopProvider; every client's calls in flight end with it.
+    stop: tokio_util::sync::CancellationToken,
     aws: tokio::sync::OnceCell<Result<SdkConfig, ClientError>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
@@ -68,9 +78,17 @@ pub struct Clients {
 }
 
 impl Clients {
-    pub fn new(aws_settings: AwsSettings, endpoints: Endpoints, kube_settings: KubeSettings) -> Clients {
+    pub fn new(
+        aws_settings: AwsSettings,
+        endpoints: Endpoints,
+        kube_settings: KubeSettings,
+        timeouts: CallTimeouts,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Clients {
         Clients {
             aws_settings,
+            timeouts,
+            stop,
             aws: tokio::sync::OnceCell::new(),
             endpoints,
             kube_settings,
@@ -100,7 +118,7 @@ impl Clients {
 
     /// The AWS configuration, with or without a region (global services need none).
     async fn aws_loaded(&self) -> Result<&SdkConfig, ClientError> {
-        self.aws.get_or_init(|| load_aws(&self.aws_settings)).await.as_ref().map_err(Clone::clone)
+        self.aws.get_or_init(|| load_aws(&self.aws_settings, self.timeouts, &self.stop)).await.as_ref().map_err(Clone::clone)
     }
 
     /// The Kubernetes client and what the cluster serves, set up on first use. A failure is
@@ -114,7 +132,7 @@ impl Clients {
     /// share one new discovery, and a cluster that lacks it is not asked once per resource.
     pub async fn kube_discovered(&self, enough: impl Fn(&KubeApis) -> bool) -> Result<(&kube::Client, KubeApis), String> {
         const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
-        let (client, server) = self.kube.get_or_try_init(|| connect_kube(&self.kube_settings)).await?;
+        let (client, server) = self.kube.get_or_try_init(|| connect_kube(&self.kube_settings, self.timeouts, &self.stop)).await?;
         let mut known = self.kube_apis.lock().await;
         if let Some((apis, _)) = known.as_ref().filter(|(apis, at)| enough(apis) || at.elapsed() < FRESH) {
             return Ok((client, apis.clone()));
@@ -188,10 +206,18 @@ impl Clients {
     }
 }
 
-async fn load_aws(settings: &AwsSettings) -> Result<SdkConfig, ClientError> {
+async fn load_aws(
+    settings: &AwsSettings,
+    timeouts: CallTimeouts,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<SdkConfig, ClientError> {
     use aws_config::retry::RetryConfig;
+    use aws_config::timeout::TimeoutConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts));
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
+        .timeout_config(TimeoutConfig::builder().connect_timeout(timeouts.connect).read_timeout(timeouts.read).build())
+        // Its calls end when Terraform stops the provider.
+        .http_client(crate::stop::StoppableHttpClient::new(https_client(), stop.clone()));
     if let Some(region) = &settings.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -226,7 +252,29 @@ async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: Option<
     Ok(aws.into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
 }
 
-async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, String), String> {
+/// The SDK's default HTTPS client (hyper; rustls with aws-lc; proxy settings from the
+/// environment), built here because the SDK builds its own only when none is given, and this
+/// one is wrapped.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::AwsLc));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+async fn connect_kube(
+    settings: &KubeSettings,
+    timeouts: CallTimeouts,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<(kube::Client, String), String> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
     let config_path = settings.config_path.as_deref().map(expand_home);
@@ -238,8 +286,17 @@ async fn connect_kube(settings: &KubeSettings) -> Result<(kube::Client, String),
         (None, Some(_)) => kube::Config::from_kubeconfig(&options).await.map_err(|e| format!("kubeconfig: {e}"))?,
         (None, None) => kube::Config::infer().await.map_err(|e| format!("no Kubernetes configuration found: {e}"))?,
     };
+    let mut config = config;
+    config.connect_timeout = Some(timeouts.connect);
+    config.read_timeout = Some(timeouts.read);
+    config.write_timeout = Some(timeouts.read);
+    // The read timeout counts from each request, not from when a pooled connection went idle.
+    config.reset_reader_on_write = true;
     let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config).map_err(|e| format!("Kubernetes client: {e}"))?;
+    let client = kube::client::ClientBuilder::try_from(config)
+        .map_err(|e| format!("Kubernetes client: {e}"))?
+        .with_layer(&crate::stop::StopLayer(stop.clone()))
+        .build();
     Ok((client, server))
 }
 

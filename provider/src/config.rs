@@ -3,17 +3,23 @@
 //! from Terraform configuration, so they never reach state or plans.
 
 use async_trait::async_trait;
-use scaling_schema::validator::{int_between, string_check};
+use scaling_schema::validator::{go_duration, int_between, parse_duration, string_check};
 use scaling_schema::{Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
+use tokio_util::sync::CancellationToken;
 
 use crate::aws_names::region_problem;
-use crate::clients::{AwsSettings, Clients, Endpoints, KubeSettings};
+use crate::clients::{AwsSettings, CallTimeouts, Clients, Endpoints, KubeSettings};
 use crate::framework::Provider;
 
 pub struct ScalingProvider;
 
 /// Retries after the first attempt, as terraform-provider-aws counts them: 0 means one attempt.
 const DEFAULT_MAX_RETRIES: i64 = 4;
+
+/// Every AWS and Kubernetes call, so that a silent endpoint fails a plan instead of holding it.
+const DEFAULT_CONNECT_TIMEOUT: &str = "10s";
+/// Long enough for the slowest answer either API gives (a large list), short enough to notice.
+const DEFAULT_READ_TIMEOUT: &str = "60s";
 
 fn endpoint(name: &str, service: &str) -> Attribute {
     Attribute::optional(name, Type::String)
@@ -73,6 +79,23 @@ impl Provider for ScalingProvider {
                         ))
                         .validate(int_between(0, 24)),
                 )
+                .attribute(
+                    Attribute::optional("connect_timeout", Type::String)
+                        .describe(&format!(
+                            "How long each AWS or Kubernetes call may take to connect, as a Go duration such as \"5s\" \
+                             (default {DEFAULT_CONNECT_TIMEOUT})."
+                        ))
+                        .validate(go_duration()),
+                )
+                .attribute(
+                    Attribute::optional("read_timeout", Type::String)
+                        .describe(&format!(
+                            "How long each AWS or Kubernetes call may wait for its answer once sent (default \
+                             {DEFAULT_READ_TIMEOUT}). A call that times out is retried like a dropped connection, within \
+                             max_retries for AWS."
+                        ))
+                        .validate(go_duration()),
+                )
                 .block(
                     NestedBlock::new(
                         "endpoints",
@@ -103,7 +126,7 @@ impl Provider for ScalingProvider {
 
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
 
-    async fn configure(&self, config: &Value, _diags: &mut Diagnostics) -> Option<Clients> {
+    async fn configure(&self, config: &Value, stop: CancellationToken, _diags: &mut Diagnostics) -> Option<Clients> {
         let known = |v: &Value| v.as_str().map(str::to_string);
         let aws = aws_settings(config);
         let e = config.attr("endpoints");
@@ -112,8 +135,16 @@ impl Provider for ScalingProvider {
         tracing::debug!(custom_rds_endpoint = endpoints.rds.is_some(), "configured");
         let k = config.attr("kubernetes");
         let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
-        Some(Clients::new(aws, endpoints, kube))
+        Some(Clients::new(aws, endpoints, kube, call_timeouts(config), stop))
     }
+}
+
+fn call_timeouts(config: &Value) -> CallTimeouts {
+    // Validation refused malformed durations; the defaults parse.
+    let get = |name: &str, default: &str| {
+        config.attr(name).as_str().and_then(|s| parse_duration(s).ok()).unwrap_or_else(|| parse_duration(default).unwrap_or_default())
+    };
+    CallTimeouts { connect: get("connect_timeout", DEFAULT_CONNECT_TIMEOUT), read: get("read_timeout", DEFAULT_READ_TIMEOUT) }
 }
 
 fn aws_settings(config: &Value) -> AwsSettings {
@@ -135,6 +166,12 @@ mod tests {
         assert_eq!(attempts(Value::int(0)), 1, "0 retries is one attempt");
         assert_eq!(attempts(Value::int(3)), 4);
         assert_eq!(attempts(Value::Null), 5, "the default retries 4 times");
+    }
+
+    #[test]
+    fn call_timeouts_default_and_parse() {
+        let t = call_timeouts(&Value::object([("read_timeout", Value::from("2s"))]));
+        assert_eq!((t.connect.as_secs(), t.read.as_secs()), (10, 2));
     }
 
     #[test]

@@ -15,3 +15,20 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+/// Whether `e` or anything that caused it satisfies `test`.
+pub fn caused_by(e: &(dyn std::error::Error + 'static), test: impl Fn(&(dyn std::error::Error + 'static)) -> bool) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if test(e) {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// A call ended by Terraform's stop (provider/src/stop.rs), not by its backend.
+pub fn stopped(e: &(dyn std::error::Error + 'static)) -> bool {
+    caused_by(e, |e| e.is::<crate::stop::Stopped>())
+}

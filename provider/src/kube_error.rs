@@ -2,7 +2,7 @@
 //! server's own reason and message instead of a dump of its Status, and, when the server
 //! cannot be reached, which address was tried and what to check.
 
-use crate::error_chain::chain;
+use crate::error_chain::{caused_by, chain, stopped};
 
 /// `action` says what was being done ("reading HorizontalPodAutoscaler production/api"),
 /// `server` the API server's URL from the kubeconfig.
@@ -18,6 +18,12 @@ pub fn describe(action: &str, err: &kube::Error, server: &str) -> String {
             };
             format!("{action}: {reason}(HTTP {}): {message}.{hint}", status.code)
         }
+        _ if stopped(err) => format!("{action}: stopped by Terraform"),
+        kube::Error::HyperError(_) | kube::Error::Service(_) if caused_by(err, is_timeout) => format!(
+            "{action}: the Kubernetes API server at {server} did not answer in time (connect_timeout and read_timeout in the \
+             provider block): {}",
+            chain(err)
+        ),
         kube::Error::HyperError(_) | kube::Error::Service(_) => format!(
             "{action}: cannot reach the Kubernetes API server at {server}: {}. Check that the cluster is running and that the \
              provider's kubernetes block (config_path, config_context) or KUBECONFIG points at it.",
@@ -25,6 +31,10 @@ pub fn describe(action: &str, err: &kube::Error, server: &str) -> String {
         ),
         other => format!("{action}: {}", chain(other)),
     }
+}
+
+fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod proto;
 pub mod rds;
 pub mod resources;
 pub mod server;
+pub mod stop;
 
 use std::sync::Arc;
 

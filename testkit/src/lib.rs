@@ -6,6 +6,7 @@
 pub mod host;
 pub mod kube;
 pub mod moto;
+pub mod silent;
 pub mod terraform;
 
 use std::net::{Ipv4Addr, TcpListener};
@@ -13,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 pub use self::kube::KubeCluster;
 pub use moto::Moto;
-pub use terraform::{Mirror, TfOutput, Workspace};
+pub use silent::SilentServer;
+pub use terraform::{Mirror, Running, TfOutput, Workspace};
 
 pub const REGION: &str = "us-east-1";
 /// Fake credentials for moto; a test checks they never appear in logs.

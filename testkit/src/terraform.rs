@@ -66,13 +66,24 @@ pub struct Workspace {
     pub moto: Option<&'static Moto>,
     kubeconfig: Option<PathBuf>,
     extra_env: Vec<(String, String)>,
+    /// Lines added to the provider block (`read_timeout = "2s"`).
+    provider_settings: String,
+    rds_endpoint: Option<String>,
 }
 
 impl Workspace {
     pub fn new(mirror: &Mirror, moto: Option<&'static Moto>) -> Workspace {
         let dir = tempfile::tempdir().expect("workspace");
         std::fs::write(dir.path().join("cli.tfrc"), mirror.cli_config()).expect("cli config");
-        Workspace { dir, subdir: PathBuf::new(), moto, kubeconfig: None, extra_env: Vec::new() }
+        Workspace {
+            dir,
+            subdir: PathBuf::new(),
+            moto,
+            kubeconfig: None,
+            extra_env: Vec::new(),
+            provider_settings: String::new(),
+            rds_endpoint: None,
+        }
     }
 
     /// The directory commands run in.
@@ -95,6 +106,16 @@ impl Workspace {
         self.kubeconfig = Some(path.to_path_buf());
     }
 
+    /// Adds lines such as `read_timeout = "2s"` to the provider block `write` writes.
+    pub fn set_provider_settings(&mut self, lines: &str) {
+        self.provider_settings = lines.to_string();
+    }
+
+    /// Points the provider's RDS endpoint somewhere other than moto (a silent server, say).
+    pub fn set_rds_endpoint(&mut self, url: &str) {
+        self.rds_endpoint = Some(url.to_string());
+    }
+
     pub fn set_env(&mut self, key: &str, value: &str) {
         self.extra_env.push((key.to_string(), value.to_string()));
     }
@@ -104,8 +125,9 @@ impl Workspace {
         let endpoint = self
             .moto
             .map(|m| {
+                let rds = self.rds_endpoint.clone().unwrap_or_else(|| m.endpoint());
                 format!(
-                    "  endpoints {{\n    rds         = \"{0}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n  }}\n",
+                    "  endpoints {{\n    rds         = \"{rds}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n  }}\n",
                     m.endpoint()
                 )
             })
@@ -114,7 +136,8 @@ impl Workspace {
             self.kubeconfig.as_ref().map(|p| format!("  kubernetes {{\n    config_path = \"{}\"\n  }}\n", p.display())).unwrap_or_default();
         format!(
             "terraform {{\n  required_providers {{\n    scaling = {{ source = \"skillancer/scaling\" }}\n  }}\n}}\n\n\
-             provider \"scaling\" {{\n  region = \"{REGION}\"\n{endpoint}{kube}}}\n"
+             provider \"scaling\" {{\n  region = \"{REGION}\"\n{}{endpoint}{kube}}}\n",
+            self.provider_settings
         )
     }
 
@@ -154,6 +177,17 @@ impl Workspace {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Starts terraform without waiting for it, its output going to files in the workspace.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let out = self.dir.path().join("spawned.out");
+        let err = self.dir.path().join("spawned.err");
+        let mut cmd = self.command(args);
+        cmd.stdout(std::fs::File::create(&out).expect("stdout file")).stderr(std::fs::File::create(&err).expect("stderr file"));
+        // Its own process group, as a shell job has: Ctrl-C signals the whole group.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        Running { child: cmd.spawn().expect("start terraform"), out, err }
     }
 
     pub fn tf(&self, args: &[&str]) -> TfOutput {
@@ -213,5 +247,43 @@ fn copy_dir(src: &Path, dst: &Path) {
         } else {
             std::fs::copy(entry.path(), target).expect("copy file");
         }
+    }
+}
+
+/// A terraform command running in the background (`Workspace::spawn`).
+pub struct Running {
+    child: std::process::Child,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Running {
+    /// Sends SIGINT to terraform's process group, as Ctrl-C in a terminal does (terraform's
+    /// outer process ignores it and leaves it to the inner one; providers get it too), then
+    /// waits up to `limit` for terraform to exit. Returns its output, and how long it took to
+    /// exit after the signal (None: it had not, and was killed).
+    pub fn interrupt(mut self, limit: std::time::Duration) -> (TfOutput, Option<std::time::Duration>) {
+        let signalled = std::time::Instant::now();
+        let group = format!("-{}", self.child.id());
+        let sent = Command::new("kill").args(["-INT", "--", &group]).status().expect("run kill");
+        assert!(sent.success(), "kill -INT failed");
+        let mut exited = None;
+        while signalled.elapsed() < limit {
+            if let Some(status) = self.child.try_wait().expect("wait for terraform") {
+                exited = Some((status, signalled.elapsed()));
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (code, took) = match exited {
+            Some((status, took)) => (status.code().unwrap_or(-1), Some(took)),
+            None => {
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = self.child.wait();
+                (-1, None)
+            }
+        };
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        (TfOutput { code, stdout: read(&self.out), stderr: read(&self.err) }, took)
     }
 }

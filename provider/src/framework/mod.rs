@@ -44,7 +44,8 @@ pub trait Provider: Send + Sync + 'static {
     fn schema(&self) -> Schema;
     /// Checks that need no I/O; `config` may hold unknowns.
     fn validate(&self, config: &Value, diags: &mut Diagnostics);
-    async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<Self::Clients>;
+    /// `stop` fires on `StopProvider`: clients should end calls in flight when it does.
+    async fn configure(&self, config: &Value, stop: CancellationToken, diags: &mut Diagnostics) -> Option<Self::Clients>;
 }
 
 pub struct PlanRequest<'a> {

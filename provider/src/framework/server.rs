@@ -138,7 +138,7 @@ impl<P: Provider> ProviderServer<P> {
             tracing::debug!("provider settings are not known yet; reads keep the prior state until they are");
             Configuration::Unknown
         } else {
-            match self.provider.configure(config, &mut diags).await {
+            match self.provider.configure(config, self.stop.clone(), &mut diags).await {
                 Some(clients) => Configuration::Ready(Arc::new(clients)),
                 None => Configuration::NotYet,
             }
@@ -335,7 +335,7 @@ mod tests {
             Schema { version: 0, block: Block::new("test").attribute(Attribute::optional("region", Type::String)) }
         }
         fn validate(&self, _: &Value, _: &mut Diagnostics) {}
-        async fn configure(&self, config: &Value, _: &mut Diagnostics) -> Option<String> {
+        async fn configure(&self, config: &Value, _: CancellationToken, _: &mut Diagnostics) -> Option<String> {
             Some(config.attr("region").as_str().unwrap_or_default().to_string())
         }
     }

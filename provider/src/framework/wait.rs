@@ -56,12 +56,22 @@ impl Waiter {
     {
         let started = Instant::now();
         let mut attempt: u32 = 0;
+        let mut last = "no answer yet".to_string();
         loop {
+            // The deadline bounds the calls too: a poll that never answers ends the wait (each
+            // poll still gets the least delay, so a wait with no time left asks once).
+            let left = self.max_wait.saturating_sub(started.elapsed()).max(self.min_delay);
             let outcome = tokio::select! {
                 _ = stop.cancelled() => return Err(WaitError::Stopped { what: what.to_string() }),
-                outcome = poll() => outcome.map_err(WaitError::Api)?,
+                outcome = tokio::time::timeout(left, poll()) => match outcome {
+                    Ok(outcome) => outcome.map_err(WaitError::Api)?,
+                    Err(_) => {
+                        let last = format!("{last}; then a call that had not answered");
+                        return Err(WaitError::Timeout { what: what.to_string(), waited: started.elapsed(), last });
+                    }
+                },
             };
-            let last = match outcome {
+            last = match outcome {
                 Acceptor::Success(t) => return Ok(t),
                 Acceptor::Failure(reason) => return Err(WaitError::Failed { what: what.to_string(), reason }),
                 Acceptor::Retry(status) => status,
@@ -135,6 +145,20 @@ mod tests {
             .await;
         match got {
             Err(WaitError::Timeout { last, .. }) => assert_eq!(last, "modifying"),
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poll_that_never_answers_ends_at_the_deadline() {
+        let got: Result<(), WaitError<()>> = quick(Duration::from_millis(50))
+            .wait("replica", &CancellationToken::new(), || async {
+                std::future::pending::<()>().await;
+                Ok(Acceptor::Retry("unreachable".into()))
+            })
+            .await;
+        match got {
+            Err(WaitError::Timeout { last, .. }) => assert!(last.contains("had not answered"), "{last}"),
             other => panic!("expected a timeout, got {other:?}"),
         }
     }
