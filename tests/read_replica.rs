@@ -859,3 +859,38 @@ fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
     eprintln!("terraform exited {took:?} after SIGINT");
 }
+
+/// Ctrl-C while a new replica is still `creating` (on AWS, 20 minutes and more).
+#[test]
+fn ctrl_c_during_a_create_wait_keeps_the_replica_and_the_next_apply_goes_on_from_it() {
+    // A moto of its own, where a new replica stays `creating` until the test settles it.
+    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with_steps(Some(1000))));
+    moto.create_source(REGION, "intr-production");
+    let ws = workspace(moto);
+    ws.write(&replica("r", "intr-replica", "intr-production", "db.r6g.large", ""));
+    ws.init();
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let polled = |moto: &Moto| moto.calls("rds").iter().filter(|(a, id)| a == "DescribeDBInstances" && id.contains("intr-replica")).count();
+    let started = std::time::Instant::now();
+    while polled(moto) < 2 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never waited for the replica");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
+    let took = took.unwrap_or_else(|| panic!("terraform still ran 30 s after Ctrl-C:\n{}", out.all()));
+    eprintln!("terraform exited {took:?} after SIGINT, code {}", out.code);
+    assert!(out.flat().contains("Interrupted; the object is recorded"), "{}", out.all());
+
+    // The state holds the replica, untainted: nothing will replace it.
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_read_replica.r"]).stdout;
+    assert!(state.contains("\"intr-replica\"") && !state.contains("tainted"), "{state}");
+
+    // Hours later it is available; the next apply goes on from it and creates nothing.
+    moto.settle("intr-replica");
+    ws.apply();
+    let creates = moto.calls("rds").iter().filter(|(a, _)| a == "CreateDBInstanceReadReplica").count();
+    assert_eq!(creates, 1, "one replica was ever asked for");
+    assert_eq!(ws.plan().code, 0);
+    let status = moto.instance(REGION, "intr-replica").and_then(|i| i.db_instance_status).unwrap_or_default();
+    assert_eq!(status, "available");
+}

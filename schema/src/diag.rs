@@ -53,6 +53,11 @@ impl Diagnostics {
         self.0.extend(other.0);
     }
 
+    /// The same diagnostics with every error made a warning.
+    pub fn as_warnings(self) -> Diagnostics {
+        Diagnostics(self.0.into_iter().map(|d| Diagnostic { severity: Severity::Warning, ..d }).collect())
+    }
+
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }

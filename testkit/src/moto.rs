@@ -30,6 +30,12 @@ impl Moto {
     }
 
     pub fn start() -> Moto {
+        Moto::start_with_steps(None)
+    }
+
+    /// A server of its own whose transitional statuses last `steps` describes (default 2), for
+    /// a test that must catch an object mid-way.
+    pub fn start_with_steps(steps: Option<u32>) -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
         let control = tempfile::NamedTempFile::new().expect("moto control").into_temp_path();
@@ -42,6 +48,7 @@ impl Moto {
             .arg(&*log)
             .arg(crate::repo_root().join("testkit/aws/launch.py"))
             .env("SCALING_MOTO_CONTROL", &*control)
+            .env("SCALING_MOTO_STEPS", steps.unwrap_or(2).to_string())
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");
@@ -71,9 +78,20 @@ impl Moto {
     /// Opens the maintenance window of RDS instance `id`: what was deferred
     /// (ApplyImmediately=false) is applied before the next describe.
     pub fn maintenance_window(&self, id: &str) {
+        self.command("@rds-maintenance", id);
+    }
+
+    /// Every status RDS instance `id` has left to pass through passes before the next
+    /// describe, as if the time it takes had elapsed.
+    pub fn settle(&self, id: &str) {
+        self.command("@rds-settle", id);
+    }
+
+    /// Queues a command for the launcher, taken once (extensions/__init__.py `take_commands`).
+    fn command(&self, kind: &str, id: &str) {
         self.control(|c| {
-            let ids = c["@rds-maintenance"].as_array().cloned().unwrap_or_default();
-            c["@rds-maintenance"] = serde_json::json!(ids.into_iter().chain([serde_json::json!(id)]).collect::<Vec<_>>());
+            let ids = c[kind].as_array().cloned().unwrap_or_default();
+            c[kind] = serde_json::json!(ids.into_iter().chain([serde_json::json!(id)]).collect::<Vec<_>>());
         });
     }
 

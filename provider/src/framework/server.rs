@@ -254,6 +254,20 @@ impl<P: Provider> ProviderServer<P> {
             let timeout = r.timeouts.resolve(planned).create;
             let mut resp = CreateResponse::default();
             r.resource.create(&ctx, CreateRequest { config, planned, timeout }, &mut resp).await;
+            if self.stop.is_cancelled() && !resp.state.is_null() && resp.diagnostics.has_errors() {
+                // Interrupted (Ctrl-C) once the object existed: what failed is the wait, not the
+                // object. Errors would taint it, and the next apply would replace it, making a
+                // second one; as warnings, the object is kept and the next apply goes on from it.
+                tracing::info!(type_name, "create interrupted after the object was made; recording it untainted");
+                let mut diagnostics = resp.diagnostics.as_warnings();
+                diagnostics.warning(
+                    "Interrupted; the object is recorded",
+                    format!(
+                        "The {type_name} was created before Terraform stopped; the next plan reads where it got to and goes on from there."
+                    ),
+                );
+                return (strip_unknowns(&resp.state), diagnostics);
+            }
             (resp.state, resp.diagnostics)
         } else {
             let timeout = r.timeouts.resolve(planned).update;
@@ -380,7 +394,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn stop_provider_ends_a_waiting_apply_and_keeps_what_exists() {
+    async fn stop_provider_ends_a_waiting_create_and_records_what_exists_untainted() {
         let server = Arc::new(ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]));
         let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
         assert!(!configured.has_errors(), "{configured:?}");
@@ -394,7 +408,8 @@ mod tests {
         let (state, diags) = tokio::time::timeout(Duration::from_secs(10), apply).await.expect("apply ends after stop").unwrap();
         assert_eq!(state.attr("id").as_str(), Some("made-1"), "the object that exists must be in the returned state");
         let detail = diags.iter().map(|d| d.detail.clone()).collect::<Vec<_>>().join("\n");
-        assert!(diags.has_errors() && detail.contains("stopped by Terraform"), "{detail}");
+        assert!(detail.contains("stopped by Terraform"), "{detail}");
+        assert!(!diags.has_errors(), "as warnings: an error would taint the object and the next apply replace it: {diags:?}");
     }
 
     #[tokio::test]
