@@ -860,9 +860,10 @@ fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     eprintln!("terraform exited {took:?} after SIGINT");
 }
 
-/// Ctrl-C while a new replica is still `creating` (on AWS, 20 minutes and more).
+/// Ctrl-C while a new replica is still `creating` (on AWS, 20 minutes and more), then while
+/// it is `modifying` and `deleting`.
 #[test]
-fn ctrl_c_during_a_create_wait_keeps_the_replica_and_the_next_apply_goes_on_from_it() {
+fn ctrl_c_during_create_update_and_delete_waits_keeps_the_replica_and_the_next_run_goes_on_from_it() {
     // A moto of its own, where a new replica stays `creating` until the test settles it.
     let moto: &'static Moto = Box::leak(Box::new(Moto::start_with_steps(Some(1000))));
     moto.create_source(REGION, "intr-production");
@@ -893,4 +894,36 @@ fn ctrl_c_during_a_create_wait_keeps_the_replica_and_the_next_apply_goes_on_from
     assert_eq!(ws.plan().code, 0);
     let status = moto.instance(REGION, "intr-replica").and_then(|i| i.db_instance_status).unwrap_or_default();
     assert_eq!(status, "available");
+
+    // The same for an update's wait (a class change, `modifying`) and a delete's (`deleting`).
+    let interrupt_when_waiting = |args: &[&str], action: &str| {
+        let asked = moto.calls("rds").len();
+        let running = ws.spawn(args);
+        let started = std::time::Instant::now();
+        loop {
+            let since: Vec<String> = moto.calls("rds")[asked..].iter().map(|(a, _)| a.clone()).collect();
+            let after = since.iter().position(|a| a == action);
+            if after.is_some_and(|at| since[at..].iter().filter(|a| *a == "DescribeDBInstances").count() >= 2) {
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "never waited after {action}: {since:?}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
+        assert!(took.is_some(), "terraform still ran 30 s after Ctrl-C:\n{}", out.all());
+        assert_ne!(out.code, 0, "{}", out.all());
+    };
+    ws.write(&replica("r", "intr-replica", "intr-production", "db.r6g.xlarge", ""));
+    interrupt_when_waiting(&["apply", "-auto-approve", "-no-color", "-input=false"], "ModifyDBInstance");
+    moto.settle("intr-replica");
+    ws.apply();
+    assert_eq!(moto.instance(REGION, "intr-replica").and_then(|i| i.db_instance_class).as_deref(), Some("db.r6g.xlarge"));
+    assert_eq!(ws.plan().code, 0, "the update converged");
+
+    interrupt_when_waiting(&["destroy", "-auto-approve", "-no-color", "-input=false"], "DeleteDBInstance");
+    assert!(ws.tf(&["state", "list"]).stdout.contains("scaling_read_replica.r"), "an unfinished delete keeps the replica in state");
+    moto.settle("intr-replica");
+    ws.destroy();
+    assert!(moto.instance(REGION, "intr-replica").is_none());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
 }
