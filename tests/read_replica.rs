@@ -927,3 +927,45 @@ fn ctrl_c_during_create_update_and_delete_waits_keeps_the_replica_and_the_next_r
     assert!(moto.instance(REGION, "intr-replica").is_none());
     assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
 }
+
+/// `terraform state push` of a hand-edited state: a clear error, and the state left as it is.
+#[test]
+fn hand_edited_state_with_a_wrong_type_or_no_identifier_is_a_clear_error_and_left_alone() {
+    use serde_json::json;
+    let moto = Moto::shared();
+    moto.create_source(REGION, "edit-production");
+    let ws = workspace(moto);
+    ws.write(&replica("r", "edit-replica", "edit-production", "db.r6g.large", ""));
+    ws.init();
+    ws.apply();
+    let pulled: serde_json::Value = serde_json::from_str(&ws.ok(&["state", "pull"]).stdout).unwrap();
+    let serial = std::cell::Cell::new(pulled["serial"].as_i64().unwrap());
+    let push = |edit: &dyn Fn(&mut serde_json::Value)| -> serde_json::Value {
+        let mut state = pulled.clone();
+        edit(&mut state["resources"][0]["instances"][0]["attributes"]);
+        serial.set(serial.get() + 1);
+        state["serial"] = json!(serial.get());
+        std::fs::write(ws.path().join("edited.tfstate"), state.to_string()).unwrap();
+        ws.ok(&["state", "push", "-force", "edited.tfstate"]);
+        state
+    };
+    let stored = || -> serde_json::Value { serde_json::from_str(&ws.ok(&["state", "pull"]).stdout).unwrap() };
+
+    let pushed = push(&|a| a["port"] = json!("fifty-four thirty-two"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("Unreadable state") && plan.flat().contains("port"), "{}", plan.all());
+    assert!(!plan.all().contains("panic"), "{}", plan.all());
+    assert_eq!(stored()["resources"], pushed["resources"], "a state that cannot be read is left as it is");
+
+    let pushed = push(&|a| {
+        a.as_object_mut().unwrap().remove("identifier");
+    });
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("Incomplete state") && plan.flat().contains("has no identifier"), "{}", plan.all());
+    assert_eq!(stored()["resources"], pushed["resources"]);
+
+    push(&|_| {});
+    assert_eq!(ws.plan().code, 0, "the state as it was reads and plans clean");
+}

@@ -81,7 +81,8 @@ fn typed_value(unknowns: bool) -> impl Strategy<Value = (Type, Value)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // 512 cases in the test run; PROPTEST_CASES=100000 runs longer (the README says so).
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(512)))]
 
     #[test]
     fn msgpack_round_trips((ty, value) in typed_value(true)) {
@@ -130,4 +131,58 @@ fn deeply_nested_garbage_is_an_error() {
     assert!(msgpack::decode(&bytes, &Type::list(Type::Dynamic)).is_err());
     let json = "[".repeat(100_000);
     assert!(json::decode(json.as_bytes(), &Type::list(Type::Dynamic)).is_err());
+}
+
+/// Terraform 1.6+ sends unknowns with refinements: cty's extension type 12, whose payload is a
+/// map of what is known (1: not null, 2: string prefix, ...). They read as plain unknowns,
+/// wherever they sit.
+#[test]
+fn refined_unknowns_read_as_unknown() {
+    // ext8, 3 bytes, type 12, payload {1: false}.
+    let refined = [0xc7u8, 0x03, 0x0c, 0x81, 0x01, 0xc2];
+    assert_eq!(msgpack::decode(&refined, &Type::String).unwrap(), Value::Unknown);
+    let ty = Type::Object(BTreeMap::from([("name".to_string(), Type::String), ("size".to_string(), Type::Number)]));
+    let mut object = vec![0x82u8, 0xa4];
+    object.extend(b"name");
+    object.extend(refined);
+    object.push(0xa4);
+    object.extend(b"size");
+    object.push(0x07);
+    let decoded = msgpack::decode(&object, &ty).unwrap();
+    assert_eq!(decoded.attr("name"), &Value::Unknown);
+    assert_eq!(decoded.attr("size").as_i64(), Some(7));
+}
+
+proptest! {
+    /// Any extension type, with any payload, in place of a value of any type.
+    #[test]
+    fn any_extension_reads_as_unknown(ty in arb_type(), ext in any::<i8>(), payload in prop::collection::vec(any::<u8>(), 0..200)) {
+        let mut bytes = vec![0xc8u8];
+        bytes.extend((payload.len() as u16).to_be_bytes());
+        bytes.push(ext as u8);
+        bytes.extend(&payload);
+        prop_assert_eq!(msgpack::decode(&bytes, &ty).unwrap(), Value::Unknown);
+    }
+
+    /// Numbers past i64 and f64 in JSON state: exact when they decode, an error otherwise,
+    /// never a panic or a rounded value passed off as exact.
+    #[test]
+    fn huge_json_numbers_never_panic(digits in "[1-9][0-9]{15,400}", exponent in -400i32..400) {
+        for text in [digits.clone(), format!("-{digits}"), format!("{digits}e{exponent}"), format!("0.{digits}")] {
+            let _ = json::decode(text.as_bytes(), &Type::Number);
+        }
+    }
+}
+
+/// A message far larger than any state (64 MiB of one string) decodes or fails; it does not
+/// crash.
+#[test]
+fn oversized_messages_are_handled() {
+    let len = 64 * 1024 * 1024u32;
+    let mut bytes = vec![0xdbu8];
+    bytes.extend(len.to_be_bytes());
+    bytes.extend(std::iter::repeat_n(b'a', len as usize));
+    assert_eq!(msgpack::decode(&bytes, &Type::String).unwrap().as_str().map(str::len), Some(len as usize));
+    // A length that claims more than there is.
+    assert!(msgpack::decode(&[0xdb, 0xff, 0xff, 0xff, 0xff, b'a'], &Type::String).is_err());
 }

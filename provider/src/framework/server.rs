@@ -181,9 +181,31 @@ impl<P: Provider> ProviderServer<P> {
             return (Value::Null, diags);
         }
         match scaling_schema::json::decode(raw_json, &r.ty) {
-            Ok(v) => (v, diags),
+            Ok(v) => {
+                // A state missing what names its object (hand-edited, say) would read as an
+                // object that is gone, and plan a second one: refuse it instead.
+                if let Some(missing) = r.schema.block.attributes.iter().find(|a| a.required && v.attr(&a.name).is_null()) {
+                    diags.error_at(
+                        AttributePath::of(&missing.name),
+                        "Incomplete state",
+                        format!(
+                            "The stored state of this {type_name} has no {0}, which every {type_name} has. Restore the state \
+                             from a backup, or remove it from state (terraform state rm) and import the object again.",
+                            missing.name
+                        ),
+                    );
+                    return (Value::Null, diags);
+                }
+                (v, diags)
+            }
             Err(e) => {
-                diags.error("Unreadable state", format!("The stored state of this {type_name} cannot be read: {e}"));
+                diags.error(
+                    "Unreadable state",
+                    format!(
+                        "The stored state of this {type_name} cannot be read: {e}. It was changed by hand or by another tool; \
+                         restore it from a backup, or remove it from state (terraform state rm) and import the object again."
+                    ),
+                );
                 (Value::Null, diags)
             }
         }
