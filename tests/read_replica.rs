@@ -969,3 +969,61 @@ fn hand_edited_state_with_a_wrong_type_or_no_identifier_is_a_clear_error_and_lef
     push(&|_| {});
     assert_eq!(ws.plan().code, 0, "the state as it was reads and plans clean");
 }
+
+/// Faults between the provider and AWS that the service itself does not make: a load
+/// balancer's 503, a 429 with Retry-After, a dropped connection.
+#[test]
+fn transient_faults_are_retried_and_persistent_ones_fail_with_one_clear_diagnostic() {
+    use scaling_testkit::{Fault, FaultProxy, Outcome};
+    let moto = Moto::shared();
+    moto.create_source(REGION, "fault-production");
+    let proxy = FaultProxy::start(moto.port);
+    let mut ws = workspace(moto);
+    ws.set_rds_endpoint(&proxy.url());
+    ws.write(&replica("r", "fault-replica", "fault-production", "db.r6g.large", ""));
+    ws.init();
+    const CREATE: &str = "Action=CreateDBInstanceReadReplica";
+    proxy.inject(CREATE, &[Fault::Status(503), Fault::Status(429), Fault::Drop]);
+    ws.apply();
+    assert_eq!(
+        proxy.seen(CREATE),
+        [Outcome::Faulted(Fault::Status(503)), Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Drop), Outcome::Forwarded],
+        "each transient fault was retried, within max_retries (4)"
+    );
+    assert_eq!(ws.plan().code, 0);
+
+    // Past max_retries: one diagnostic naming the resource and the call; nothing recorded.
+    ws.set_provider_settings("  max_retries = 1\n");
+    ws.write(&replica("s", "fault-replica-2", "fault-production", "db.r6g.large", ""));
+    proxy.inject(CREATE, &[Fault::Status(503); 3]);
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    let flat = apply.flat();
+    assert_eq!(flat.matches("Error: ").count(), 1, "{}", apply.all());
+    assert!(flat.contains("scaling_read_replica.s") && flat.contains("CreateDBInstanceReadReplica: HTTP 503"), "{}", apply.all());
+    assert_eq!(proxy.seen(CREATE).len(), 4 + 2, "two attempts with max_retries = 1");
+    assert!(!ws.tf(&["state", "list"]).stdout.contains("scaling_read_replica.s"));
+    assert!(moto.instance(REGION, "fault-replica-2").is_none());
+}
+
+/// The create reached RDS, its answer did not: the retry finds the replica and adopts it.
+#[test]
+fn a_create_whose_answer_was_lost_is_adopted_not_made_twice() {
+    use scaling_testkit::{Fault, FaultProxy, Outcome};
+    let moto = Moto::shared();
+    moto.create_source(REGION, "lost-production");
+    let proxy = FaultProxy::start(moto.port);
+    let mut ws = workspace(moto);
+    ws.set_rds_endpoint(&proxy.url());
+    ws.write(&replica("r", "lost-replica", "lost-production", "db.r6g.large", ""));
+    ws.init();
+    const CREATE: &str = "Action=CreateDBInstanceReadReplica";
+    proxy.inject(CREATE, &[Fault::LoseAnswer]);
+    ws.apply();
+    assert_eq!(proxy.seen(CREATE)[0], Outcome::Faulted(Fault::LoseAnswer));
+    let creates = moto.calls("rds").iter().filter(|(a, id)| a == "CreateDBInstanceReadReplica" && id == "lost-replica").count();
+    assert_eq!(creates, 2, "the lost one, then the retry that met DBInstanceAlreadyExists");
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_read_replica.r"]).stdout;
+    assert!(state.contains("\"lost-replica\"") && !state.contains("tainted"), "{state}");
+    assert_eq!(ws.plan().code, 0, "adopted as it is: nothing to change");
+}

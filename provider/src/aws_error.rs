@@ -78,7 +78,11 @@ impl AwsError {
                     None => {
                         let body = answer.raw().body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
                         let snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(200).collect();
-                        let kind = if status >= 500 { Kind::Unavailable } else { Kind::Other };
+                        let kind = match status {
+                            429 => Kind::Throttled,
+                            500.. => Kind::Unavailable,
+                            _ => Kind::Other,
+                        };
                         (None, kind, format!("HTTP {status} with a response that is not an AWS error: {snippet}"))
                     }
                 }

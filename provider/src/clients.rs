@@ -145,7 +145,7 @@ impl Clients {
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.rds.get_or_init(|| {
-            let mut conf = aws_sdk_rds::config::Builder::from(aws);
+            let mut conf = aws_sdk_rds::config::Builder::from(aws).retry_classifier(too_many_requests());
             if let Some(url) = &self.endpoints.rds {
                 conf = conf.endpoint_url(url);
             }
@@ -156,7 +156,7 @@ impl Clients {
     pub async fn elasticache(&self) -> Result<&aws_sdk_elasticache::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.elasticache.get_or_init(|| {
-            let mut conf = aws_sdk_elasticache::config::Builder::from(aws);
+            let mut conf = aws_sdk_elasticache::config::Builder::from(aws).retry_classifier(too_many_requests());
             if let Some(url) = &self.endpoints.elasticache {
                 conf = conf.endpoint_url(url);
             }
@@ -172,7 +172,9 @@ impl Clients {
         Ok(self.cloudfront.get_or_init(|| {
             let china = aws.region().is_some_and(|r| r.as_ref().starts_with("cn-"));
             let home = if china { "cn-northwest-1" } else { "us-east-1" };
-            let mut conf = aws_sdk_cloudfront::config::Builder::from(aws).region(aws_sdk_cloudfront::config::Region::from_static(home));
+            let mut conf = aws_sdk_cloudfront::config::Builder::from(aws)
+                .region(aws_sdk_cloudfront::config::Region::from_static(home))
+                .retry_classifier(too_many_requests());
             if let Some(url) = &self.endpoints.cloudfront {
                 conf = conf.endpoint_url(url);
             }
@@ -250,6 +252,12 @@ async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: Option<
         )));
     }
     Ok(aws.into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
+}
+
+/// HTTP 429 is retried like the 5xx statuses the SDK retries: a proxy or gateway in front of
+/// AWS answers it without an AWS error code, which the SDK's own throttling check needs.
+fn too_many_requests() -> aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier {
+    aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier::new_from_codes(&[429, 500, 502, 503, 504][..])
 }
 
 /// The SDK's default HTTPS client (hyper; rustls with aws-lc; proxy settings from the

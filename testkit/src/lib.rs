@@ -3,6 +3,7 @@
 //! directories with a filesystem mirror of provider binaries, and a go-plugin host that starts
 //! a provider binary and connects to it over mutual TLS as Terraform does.
 
+pub mod fault_proxy;
 pub mod host;
 pub mod kube;
 pub mod moto;
@@ -13,6 +14,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 
 pub use self::kube::KubeCluster;
+pub use fault_proxy::{Fault, FaultProxy, Outcome};
 pub use moto::Moto;
 pub use silent::SilentServer;
 pub use terraform::{Mirror, Running, TfOutput, Workspace};
