@@ -865,7 +865,7 @@ fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
 #[test]
 fn ctrl_c_during_create_update_and_delete_waits_keeps_the_replica_and_the_next_run_goes_on_from_it() {
     // A moto of its own, where a new replica stays `creating` until the test settles it.
-    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with_steps(Some(1000))));
+    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with(&[("SCALING_MOTO_STEPS", "1000")])));
     moto.create_source(REGION, "intr-production");
     let ws = workspace(moto);
     ws.write(&replica("r", "intr-replica", "intr-production", "db.r6g.large", ""));
@@ -1026,4 +1026,39 @@ fn a_create_whose_answer_was_lost_is_adopted_not_made_twice() {
     let state = ws.ok(&["state", "show", "-no-color", "scaling_read_replica.r"]).stdout;
     assert!(state.contains("\"lost-replica\"") && !state.contains("tainted"), "{state}");
     assert_eq!(ws.plan().code, 0, "adopted as it is: nothing to change");
+}
+
+/// A 200-replica apply at -parallelism=20 against an account that throttles above 20 RDS
+/// calls a second: every replica is created, once.
+#[test]
+fn two_hundred_replicas_against_a_throttling_account_are_each_created_once() {
+    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with(&[("SCALING_MOTO_RATE", "20"), ("SCALING_MOTO_STEPS", "1")])));
+    moto.create_source(REGION, "many-production");
+    let ws = workspace(moto);
+    ws.write(
+        "resource \"scaling_read_replica\" \"r\" {\n  count                         = 200\n  identifier                    = \"many-${count.index}\"\n  \
+         source_db_instance_identifier = \"many-production\"\n  instance_class                = \"db.r6g.large\"\n}\n",
+    );
+    ws.init();
+    let started = std::time::Instant::now();
+    ws.ok(&["apply", "-auto-approve", "-no-color", "-input=false", "-parallelism=20"]);
+    let calls = moto.calls("rds");
+    let throttled_before = calls.len();
+    let creates = calls.iter().filter(|(a, _)| a == "CreateDBInstanceReadReplica").count();
+    let made = moto.rds(REGION, |c| async move {
+        let mut ids = Vec::new();
+        let mut pages = c.describe_db_instances().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            ids.extend(page.unwrap().db_instances.unwrap_or_default().into_iter().filter_map(|i| i.db_instance_identifier));
+        }
+        ids.into_iter().filter(|id| id.starts_with("many-") && id != "many-production").count()
+    });
+    assert_eq!(made, 200);
+    assert_eq!(ws.tf(&["state", "list"]).stdout.lines().count(), 200);
+    eprintln!(
+        "200 replicas in {:?}: {} RDS calls, {creates} CreateDBInstanceReadReplica (throttled ones included)",
+        started.elapsed(),
+        throttled_before
+    );
+    assert_eq!(ws.plan().code, 0);
 }

@@ -30,12 +30,13 @@ impl Moto {
     }
 
     pub fn start() -> Moto {
-        Moto::start_with_steps(None)
+        Moto::start_with(&[])
     }
 
-    /// A server of its own whose transitional statuses last `steps` describes (default 2), for
-    /// a test that must catch an object mid-way.
-    pub fn start_with_steps(steps: Option<u32>) -> Moto {
+    /// A server of its own with launcher settings such as `SCALING_MOTO_STEPS` (how many
+    /// describes a transitional status lasts; default 2) or `SCALING_MOTO_RATE` (calls a second
+    /// per service before Throttling; default unlimited).
+    pub fn start_with(settings: &[(&str, &str)]) -> Moto {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().expect("moto log").into_temp_path();
         let control = tempfile::NamedTempFile::new().expect("moto control").into_temp_path();
@@ -48,7 +49,7 @@ impl Moto {
             .arg(&*log)
             .arg(crate::repo_root().join("testkit/aws/launch.py"))
             .env("SCALING_MOTO_CONTROL", &*control)
-            .env("SCALING_MOTO_STEPS", steps.unwrap_or(2).to_string())
+            .envs(settings.iter().copied())
             .stdin(Stdio::piped())
             .spawn()
             .expect("start moto_server");

@@ -159,3 +159,29 @@ fn deferred_changes_wait_for_the_maintenance_window_and_immediate_ones_pass_thro
         assert_eq!(status(&c, "mod-production").await.unwrap().storage_type(), Some("gp3"));
     });
 }
+
+#[test]
+fn calls_above_the_rate_are_throttled_as_aws_limits_an_account() {
+    let moto = Moto::start_with(&[("SCALING_MOTO_RATE", "5")]);
+    moto.rds(REGION, |c| async move {
+        let mut throttled = 0;
+        for _ in 0..20 {
+            match c
+                .describe_db_instances()
+                .customize()
+                .config_override(aws_sdk_rds::config::Config::builder().retry_config(aws_sdk_rds::config::retry::RetryConfig::disabled()))
+                .send()
+                .await
+            {
+                Ok(_) => {}
+                Err(e) => {
+                    assert_eq!(e.code(), Some("Throttling"), "{e:?}");
+                    throttled += 1;
+                }
+            }
+        }
+        assert!(throttled >= 10, "20 calls at once against 5 a second: most are throttled ({throttled})");
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        c.describe_db_instances().send().await.expect("a second later the bucket has refilled");
+    });
+}

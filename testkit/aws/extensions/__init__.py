@@ -1,6 +1,8 @@
 """Patches to moto, one module per AWS service."""
 
 import os
+import threading
+import time
 
 
 def steps() -> int:
@@ -59,3 +61,24 @@ def answer_with(response: object, action: str, error: Exception) -> None:
         raise error
 
     setattr(response, camelcase_to_underscores(action), fail)
+
+
+_bucket_lock = threading.Lock()
+_buckets: "dict[str, list[float]]" = {}
+
+
+def over_rate(service: str) -> bool:
+    """Whether this call of `service` exceeds SCALING_MOTO_RATE calls a second (unset: no
+    limit), as AWS's per-account API rate limits do: a token bucket holding a second's worth."""
+    rate = float(os.environ.get("SCALING_MOTO_RATE", "0") or 0)
+    if rate <= 0:
+        return False
+    with _bucket_lock:
+        now = time.monotonic()
+        tokens, last = _buckets.get(service, [rate, now])
+        tokens = min(rate, tokens + (now - last) * rate)
+        if tokens < 1:
+            _buckets[service] = [tokens, now]
+            return True
+        _buckets[service] = [tokens - 1, now]
+        return False

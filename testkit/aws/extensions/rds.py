@@ -29,7 +29,7 @@ from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
-from . import answer_with, steps, take_commands, take_fault
+from . import answer_with, over_rate, steps, take_commands, take_fault
 
 
 class InvalidDBInstanceState(RDSClientError):
@@ -237,7 +237,7 @@ def call_action(self: RDSResponse) -> Any:
     named = targets(self)
     print(f"scaling-backend rds {action} {','.join(named)}", file=sys.stderr, flush=True)
     # A fault for any instance the call names (tests sharing a server never take each other's).
-    fault = next((f for f in (take_fault(action, t) for t in named) if f), None)
+    fault = next((f for f in (take_fault(action, t) for t in named) if f), None) or ("Throttling" if over_rate("rds") else None)
     if fault in FAULTS:
         answer_with(self, action, RDSClientError(*FAULTS[fault]))
     return original_call_action(self)
