@@ -96,11 +96,24 @@ impl Moto {
         });
     }
 
+    /// Edits the control file as the launcher does (extensions/__init__.py `_take`): under an
+    /// exclusive lock on CONTROL.lock, written whole and renamed into place, so moto's threads
+    /// never read half a file and neither side undoes the other's edit.
     fn control(&self, edit: impl FnOnce(&mut serde_json::Value)) {
+        let path = self.control.to_path_buf();
+        let with_suffix = |suffix: &str| {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            std::path::PathBuf::from(p)
+        };
+        let lock = std::fs::OpenOptions::new().create(true).append(true).open(with_suffix(".lock")).expect("control lock file");
+        lock.lock().expect("lock the launcher's control file");
         let mut control: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&self.control).unwrap_or_default()).unwrap_or_else(|_| serde_json::json!({}));
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap_or_else(|_| serde_json::json!({}));
         edit(&mut control);
-        std::fs::write(&self.control, control.to_string()).expect("write the launcher's control file");
+        let staged = with_suffix(".staged");
+        std::fs::write(&staged, control.to_string()).expect("write the launcher's control file");
+        std::fs::rename(&staged, &path).expect("replace the launcher's control file");
     }
 
     /// The `service` actions this moto has served, in order, as (action, replication group or

@@ -3,11 +3,36 @@
 import os
 import threading
 import time
+from typing import Any, Callable
 
 
 def steps() -> int:
     """Describe calls an object spends in a transitional status before it settles."""
     return int(os.environ.get("SCALING_MOTO_STEPS", "2"))
+
+
+def _take(edit: "Callable[[dict[str, Any]], Any]") -> Any:
+    """Runs `edit` on the control file's contents and saves what it changed. The file is
+    shared with the tests (testkit/src/moto.rs), which edit it the same way: under an
+    exclusive lock on CONTROL.lock, written whole to a temporary file and renamed, so no
+    reader sees half a file and no edit undoes another's."""
+    import fcntl
+    import json
+
+    path = os.environ.get("SCALING_MOTO_CONTROL")
+    if not path or not os.path.exists(path):
+        return None
+    with open(path + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(path) as f:
+            control = json.load(f)
+        before = json.dumps(control, sort_keys=True)
+        taken = edit(control)
+        if json.dumps(control, sort_keys=True) != before:
+            with open(path + ".tmp", "w") as f:
+                json.dump(control, f)
+            os.replace(path + ".tmp", path)
+        return taken
 
 
 def take_fault(action: str, target: str) -> "str | None":
@@ -18,38 +43,18 @@ def take_fault(action: str, target: str) -> "str | None":
     each call takes (and removes) the first. Keyed by target, so tests sharing a server never
     take each other's faults.
     """
-    import json
 
-    path = os.environ.get("SCALING_MOTO_CONTROL")
-    if not path or not os.path.exists(path):
-        return None
-    with open(path) as f:
-        faults = json.load(f)
-    key = f"{action} {target}"
-    queue = faults.get(key) or []
-    if not queue:
-        return None
-    code = queue.pop(0)
-    with open(path, "w") as f:
-        json.dump(faults, f)
-    return code
+    def pop(control: "dict[str, Any]") -> "str | None":
+        queue = control.get(f"{action} {target}") or []
+        return queue.pop(0) if queue else None
+
+    return _take(pop)
 
 
 def take_commands(kind: str) -> "list[str]":
     """Commands a test left in the control file under "@kind" (e.g. the ids whose maintenance
     window opens now), taken once."""
-    import json
-
-    path = os.environ.get("SCALING_MOTO_CONTROL")
-    if not path or not os.path.exists(path):
-        return []
-    with open(path) as f:
-        control = json.load(f)
-    commands = control.pop(f"@{kind}", None) or []
-    if commands:
-        with open(path, "w") as f:
-            json.dump(control, f)
-    return commands
+    return _take(lambda control: control.pop(f"@{kind}", None) or []) or []
 
 
 def answer_with(response: object, action: str, error: Exception) -> None:
@@ -82,3 +87,10 @@ def over_rate(service: str) -> bool:
             return True
         _buckets[service] = [tokens - 1, now]
         return False
+
+
+def log(line: str) -> None:
+    """One line of the request log, written with one system call: moto serves requests on
+    threads, and print() writes the text and its newline separately, so two threads' lines
+    could run together and a test would miss a call."""
+    os.write(2, (line + "\n").encode())

@@ -22,14 +22,13 @@ docs/moto-facts.md states each behaviour with its source.
 
 import base64
 import copy
-import sys
 from typing import Any
 
 from moto.cloudfront.exceptions import CloudFrontException, InvalidIfMatchVersion, NoSuchDistribution
 from moto.cloudfront.models import CloudFrontBackend, Distribution, random_id
 from moto.cloudfront.responses import CloudFrontResponse
 
-from . import answer_with, steps, take_fault
+from . import answer_with, log, steps, take_fault
 
 CONCURRENT_COMMENT = "changed by another writer"
 
@@ -146,13 +145,13 @@ def log_body(action: str, target: str, body: "str | bytes | None") -> None:
     """The config documents read and written, so tests can check what a client sent back
     against what it was given, byte for byte."""
     raw = body.encode() if isinstance(body, str) else (body or b"")
-    print(f"scaling-backend-body cloudfront {action} {target} {base64.b64encode(raw).decode()}", file=sys.stderr, flush=True)
+    log(f"scaling-backend-body cloudfront {action} {target} {base64.b64encode(raw).decode()}")
 
 
 def call_action(self: CloudFrontResponse) -> Any:
     action = self._get_action()
     target = self._get_param("Id") or self._get_param("DistributionId") or "-"
-    print(f"scaling-backend cloudfront {action} {target}", file=sys.stderr, flush=True)
+    log(f"scaling-backend cloudfront {action} {target}")
     fault = take_fault(action, target)
     if fault == "Throttling":
         answer_with(self, action, Throttling())

@@ -17,7 +17,6 @@ docs/moto-facts.md states each behaviour with its source.
 """
 
 import inspect
-import sys
 from typing import Any, Callable
 
 from moto.core.responses import ActionResult
@@ -30,7 +29,7 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
-from . import answer_with, steps, take_fault
+from . import answer_with, log, steps, take_fault
 
 SLOTS = 16384
 MAX_NODE_GROUPS = 90
@@ -409,7 +408,7 @@ original_call_action = ElastiCacheResponse.call_action
 def call_action(self: ElastiCacheResponse) -> Any:
     action = self._get_action()
     group = self._get_param("ReplicationGroupId") or self._get_param("CacheClusterId") or "-"
-    print(f"scaling-backend elasticache {action} {group}", file=sys.stderr, flush=True)
+    log(f"scaling-backend elasticache {action} {group}")
     fault = take_fault(action, group)
     if fault == "Throttling":
         answer_with(self, action, Throttling("Rate exceeded"))

@@ -22,14 +22,13 @@ Only sources made with CreateDBInstance stay available at once, so tests can bui
 
 import random
 import string
-import sys
 from typing import Any, Callable
 
 from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
-from . import answer_with, over_rate, steps, take_commands, take_fault
+from . import answer_with, log, over_rate, steps, take_commands, take_fault
 
 
 class InvalidDBInstanceState(RDSClientError):
@@ -235,7 +234,7 @@ def targets(self: RDSResponse) -> list[str]:
 def call_action(self: RDSResponse) -> Any:
     action = self._get_action()
     named = targets(self)
-    print(f"scaling-backend rds {action} {','.join(named)}", file=sys.stderr, flush=True)
+    log(f"scaling-backend rds {action} {','.join(named)}")
     # A fault for any instance the call names (tests sharing a server never take each other's).
     fault = next((f for f in (take_fault(action, t) for t in named) if f), None) or ("Throttling" if over_rate("rds") else None)
     if fault in FAULTS:

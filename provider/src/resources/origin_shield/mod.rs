@@ -114,13 +114,17 @@ async fn locate(
     let doc = ConfigDocument::parse(version.xml.clone())
         .map_err(|e| WriteError::Document { distribution: distribution.to_string(), reason: e.to_string() })?;
     if doc.origin(origin).is_none() {
-        return Err(WriteError::NoOrigin {
-            distribution: distribution.to_string(),
-            origin: origin.to_string(),
-            known: doc.origins().iter().map(|o| o.id.clone()).collect(),
-        });
+        return Err(no_origin(distribution, origin, &doc));
     }
     Ok((version, doc))
+}
+
+fn no_origin(distribution: &str, origin: &str, doc: &ConfigDocument) -> WriteError {
+    WriteError::NoOrigin {
+        distribution: distribution.to_string(),
+        origin: origin.to_string(),
+        known: doc.origins().iter().map(|o| o.id.clone()).collect(),
+    }
 }
 
 impl OriginShield {
@@ -146,7 +150,7 @@ impl OriginShield {
             if now.unwrap_or(Shield::OFF) == target {
                 return Ok(false);
             }
-            let Some(xml) = doc.with_shield(origin, &target) else { unreachable!("locate found the origin") };
+            let Some(xml) = doc.with_shield(origin, &target) else { return Err(no_origin(distribution, origin, &doc)) };
             // A stop that came during the read: nothing is written after it.
             if ctx.stop.is_cancelled() {
                 return Err(stopped());
