@@ -122,19 +122,26 @@ curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -
 
 # --- kube-apiserver ---------------------------------------------------------------------
 log "starting kube-apiserver on https://127.0.0.1:$API_PORT"
-setsid "$APISERVER" \
-  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" --insecure-port 0 \
-  --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
-  --client-ca-file "$PKI/ca.crt" --cert-dir "$PKI" \
-  --token-auth-file "$DIR/tokens.csv" \
-  --authorization-mode RBAC \
-  --service-account-issuer https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-  --service-cluster-ip-range 10.0.0.0/24 \
-  --endpoint-reconciler-type none \
-  --profiling=false \
-  </dev/null >"$DIR/kube-apiserver.log" 2>&1 &
+# Its command is kept in DIR, so scripts/kube-restart-apiserver.sh can start it again on the
+# same port and etcd (a control plane restarting under a running apply).
+cat >"$DIR/start-apiserver.sh" <<EOF
+#!/usr/bin/env bash
+exec setsid "$APISERVER" \\
+  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \\
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" --insecure-port 0 \\
+  --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \\
+  --client-ca-file "$PKI/ca.crt" --cert-dir "$PKI" \\
+  --token-auth-file "$DIR/tokens.csv" \\
+  --authorization-mode RBAC \\
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \\
+  --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \\
+  --service-cluster-ip-range 10.0.0.0/24 \\
+  --endpoint-reconciler-type none \\
+  --profiling=false \\
+  </dev/null >>"$DIR/kube-apiserver.log" 2>&1
+EOF
+chmod +x "$DIR/start-apiserver.sh"
+"$DIR/start-apiserver.sh" &
 API_PID=$!
 printf 'kube-apiserver %s\n' "$API_PID" >>"$DIR/pids"
 

@@ -777,3 +777,39 @@ fn a_silent_api_server_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
     eprintln!("terraform exited {took:?} after SIGINT");
 }
+
+/// The API server crashes under a running apply and comes back on the same etcd: the next
+/// apply converges, every object made once, and plans clean.
+#[test]
+fn an_api_server_restart_mid_apply_ends_in_a_converged_second_apply() {
+    let cluster = KubeCluster::start(false);
+    let ws = workspace(&cluster);
+    let profiles: String = (0..30)
+        .map(|i| {
+            format!(
+                "resource \"scaling_profile\" \"p{i}\" {{\n  namespace = \"default\"\n  name = \"svc-{i}\"\n  min_replicas = 1\n  \
+                 max_replicas = 5\n  cpu_utilization = 70\n  target {{\n    name = \"svc-{i}\"\n  }}\n}}\n"
+            )
+        })
+        .collect();
+    ws.write(&profiles);
+    ws.init();
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false", "-parallelism=5"]);
+    let made = |cluster: &KubeCluster| (0..30).filter(|i| cluster.get(HPA.0, HPA.1, "default", &format!("svc-{i}")).is_some()).count();
+    let started = std::time::Instant::now();
+    while made(&cluster) == 0 {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the apply never created anything");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cluster.stop_apiserver();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    cluster.start_apiserver();
+    let first = running.wait(std::time::Duration::from_secs(120));
+    eprintln!("first apply: exit {}, {} objects made", first.code, made(&cluster));
+
+    let second = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(second.code, 0, "the second apply converges:\n{}\n{}", first.all(), second.all());
+    assert_eq!(made(&cluster), 30);
+    assert_eq!(ws.tf(&["state", "list"]).stdout.lines().count(), 30);
+    assert_eq!(ws.plan().code, 0);
+}

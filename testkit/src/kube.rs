@@ -47,6 +47,25 @@ impl KubeCluster {
         KubeCluster { dir, watchdog, lifeline }
     }
 
+    /// Kills the API server, as a crash does (etcd and the data stay).
+    pub fn stop_apiserver(&self) {
+        self.apiserver("stop");
+    }
+
+    /// Starts the API server again on the same port and etcd; returns once it is ready.
+    pub fn start_apiserver(&self) {
+        self.apiserver("start");
+    }
+
+    fn apiserver(&self, what: &str) {
+        let status = Command::new(repo_root().join("scripts/kube-apiserver.sh"))
+            .arg(self.dir.path())
+            .arg(what)
+            .status()
+            .expect("run kube-apiserver.sh");
+        assert!(status.success(), "kube-apiserver.sh {what} failed");
+    }
+
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
     }

@@ -258,6 +258,24 @@ pub struct Running {
 }
 
 impl Running {
+    /// Waits up to `limit` for terraform to finish (killed after it) and returns its output.
+    pub fn wait(mut self, limit: std::time::Duration) -> TfOutput {
+        let started = std::time::Instant::now();
+        let code = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for terraform") {
+                break status.code().unwrap_or(-1);
+            }
+            if started.elapsed() >= limit {
+                let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
+                let _ = self.child.wait();
+                break -1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+        TfOutput { code, stdout: read(&self.out), stderr: read(&self.err) }
+    }
+
     /// Sends SIGINT to terraform's process group, as Ctrl-C in a terminal does (terraform's
     /// outer process ignores it and leaves it to the inner one; providers get it too), then
     /// waits up to `limit` for terraform to exit. Returns its output, and how long it took to
