@@ -813,3 +813,36 @@ fn an_api_server_restart_mid_apply_ends_in_a_converged_second_apply() {
     assert_eq!(ws.tf(&["state", "list"]).stdout.lines().count(), 30);
     assert_eq!(ws.plan().code, 0);
 }
+
+/// Ctrl-C while a destroy waits for an object a finalizer holds (another controller's
+/// clean-up): terraform exits at once, the profile stays in state, and once the finalizer is
+/// gone the next destroy finishes.
+#[test]
+fn ctrl_c_during_a_delete_wait_keeps_the_profile_and_the_next_destroy_finishes() {
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("held");
+    let ws = workspace(cluster);
+    ws.write(&named("held", "api", ""));
+    ws.init();
+    ws.apply();
+    let held = |finalizers: serde_json::Value| cluster.edit(HPA.0, HPA.1, "held", "api", json!({"metadata": {"finalizers": finalizers}}));
+    held(json!(["example.com/clean-up"]));
+
+    let running = ws.spawn(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+    let started = std::time::Instant::now();
+    while cluster.get(HPA.0, HPA.1, "held", "api").is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()) {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the destroy never deleted");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
+    let took = took.unwrap_or_else(|| panic!("terraform still ran 30 s after Ctrl-C:\n{}", out.all()));
+    eprintln!("terraform exited {took:?} after SIGINT");
+    assert_ne!(out.code, 0, "{}", out.all());
+    assert!(ws.tf(&["state", "list"]).stdout.contains("scaling_profile.p"), "an unfinished delete keeps the profile in state");
+
+    held(serde_json::Value::Null);
+    ws.destroy();
+    assert!(cluster.get(HPA.0, HPA.1, "held", "api").is_none());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
+}
