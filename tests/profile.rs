@@ -846,3 +846,57 @@ fn ctrl_c_during_a_delete_wait_keeps_the_profile_and_the_next_destroy_finishes()
     assert!(cluster.get(HPA.0, HPA.1, "held", "api").is_none());
     assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
 }
+
+/// An API server shedding load (priority and fairness answers 429 with Retry-After) or briefly
+/// unavailable (503), between the provider and kube-apiserver: the request is asked again;
+/// past max_retries, one error names the resource and the server.
+#[test]
+fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
+    use scaling_testkit::{Fault, FaultProxy, Outcome};
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("shed");
+    let text = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("server line").to_string();
+    let port: u16 = server.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let proxy = FaultProxy::start_tls(port, &cluster.path().join("pki/ca.crt"));
+    let through_proxy: String = text
+        .lines()
+        .map(|l| {
+            if l.trim().starts_with("server:") {
+                format!("    server: {}", proxy.url())
+            } else if l.trim().starts_with("certificate-authority-data:") {
+                "    insecure-skip-tls-verify: true".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), through_proxy).unwrap();
+    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
+    ws.use_kubeconfig(&dir.path().join("kubeconfig"));
+    ws.write(&named("shed", "api", ""));
+    ws.init();
+    const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/shed/horizontalpodautoscalers";
+    proxy.inject(CREATE, &[Fault::Status(429), Fault::Status(503)]);
+    ws.apply();
+    assert_eq!(
+        proxy.seen(CREATE),
+        [Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Status(503)), Outcome::Forwarded],
+        "each answer was asked again"
+    );
+    assert!(cluster.get(HPA.0, HPA.1, "shed", "api").is_some());
+    assert_eq!(ws.plan().code, 0);
+
+    ws.set_provider_settings("  max_retries = 1\n");
+    ws.write(&format!("{}{}", named("shed", "api", ""), named("shed", "worker", "").replace("\"p\"", "\"q\"")));
+    proxy.inject(CREATE, &[Fault::Status(503); 3]);
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(proxy.seen(CREATE)[3..], [Outcome::Faulted(Fault::Status(503)); 2], "two attempts with max_retries = 1");
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert_eq!(apply.flat().matches("Error: ").count(), 1, "{}", apply.all());
+    assert!(apply.flat().contains("scaling_profile.q"), "{}", apply.all());
+    assert!(cluster.get(HPA.0, HPA.1, "shed", "worker").is_none());
+    assert!(!ws.tf(&["state", "list"]).stdout.contains("scaling_profile.q"));
+}

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use aws_sdk_rds::types::DbInstance;
 use aws_types::SdkConfig;
@@ -43,6 +44,8 @@ pub struct CallTimeouts {
 pub struct KubeSettings {
     pub config_path: Option<String>,
     pub context: Option<String>,
+    /// Retries of a request the API server answered 429, 503 or 504 (`max_retries`).
+    pub max_retries: u32,
 }
 
 /// What the cluster serves: found on first use, and again when something a configuration
@@ -301,8 +304,16 @@ async fn connect_kube(
     // The read timeout counts from each request, not from when a pooled connection went idle.
     config.reset_reader_on_write = true;
     let server = config.cluster_url.to_string();
+    // An API server that sheds load (priority and fairness: 429 with Retry-After) or is briefly
+    // unavailable is asked again, honouring Retry-After, as often as max_retries says. kube's
+    // own default (15 retries, backing off up to 1000 s) would hold a plan for hours.
+    config.default_retry = false;
+    let retries = kube::client::retry::RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(10), settings.max_retries, true)
+        .map_err(|e| format!("Kubernetes retry policy: {e}"))?;
     let client = kube::client::ClientBuilder::try_from(config)
         .map_err(|e| format!("Kubernetes client: {e}"))?
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&tower::retry::RetryLayer::new(retries))
         .with_layer(&crate::stop::StopLayer(stop.clone()))
         .build();
     Ok((client, server))

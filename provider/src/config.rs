@@ -74,8 +74,8 @@ impl Provider for ScalingProvider {
                 .attribute(
                     Attribute::optional("max_retries", Type::Number)
                         .describe(&format!(
-                            "How many times an AWS request is retried on throttling and transient errors, after the first attempt \
-                             (default {DEFAULT_MAX_RETRIES}; 0 never retries)."
+                            "How many times an AWS or Kubernetes request is retried on throttling and transient errors, after \
+                             the first attempt (default {DEFAULT_MAX_RETRIES}; 0 never retries)."
                         ))
                         .validate(int_between(0, 24)),
                 )
@@ -134,7 +134,11 @@ impl Provider for ScalingProvider {
             Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
         tracing::debug!(custom_rds_endpoint = endpoints.rds.is_some(), "configured");
         let k = config.attr("kubernetes");
-        let kube = KubeSettings { config_path: known(k.attr("config_path")), context: known(k.attr("config_context")) };
+        let kube = KubeSettings {
+            config_path: known(k.attr("config_path")),
+            context: known(k.attr("config_context")),
+            max_retries: aws.max_attempts.saturating_sub(1),
+        };
         Some(Clients::new(aws, endpoints, kube, call_timeouts(config), stop))
     }
 }
