@@ -852,30 +852,10 @@ fn ctrl_c_during_a_delete_wait_keeps_the_profile_and_the_next_destroy_finishes()
 /// past max_retries, one error names the resource and the server.
 #[test]
 fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
-    use scaling_testkit::{Fault, FaultProxy, Outcome};
+    use scaling_testkit::{Fault, Outcome};
     let cluster = KubeCluster::shared();
     cluster.create_namespace("shed");
-    let text = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
-    let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("server line").to_string();
-    let port: u16 = server.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
-    let proxy = FaultProxy::start_tls(port, &cluster.path().join("pki/ca.crt"));
-    let through_proxy: String = text
-        .lines()
-        .map(|l| {
-            if l.trim().starts_with("server:") {
-                format!("    server: {}", proxy.url())
-            } else if l.trim().starts_with("certificate-authority-data:") {
-                "    insecure-skip-tls-verify: true".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), through_proxy).unwrap();
-    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
-    ws.use_kubeconfig(&dir.path().join("kubeconfig"));
+    let (proxy, mut ws, _dir) = behind_a_fault_proxy(cluster);
     ws.write(&named("shed", "api", ""));
     ws.init();
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/shed/horizontalpodautoscalers";
@@ -899,4 +879,52 @@ fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
     assert!(apply.flat().contains("scaling_profile.q"), "{}", apply.all());
     assert!(cluster.get(HPA.0, HPA.1, "shed", "worker").is_none());
     assert!(!ws.tf(&["state", "list"]).stdout.contains("scaling_profile.q"));
+}
+
+/// A workspace whose provider reaches `cluster` through a fault proxy (terminating TLS; the
+/// kubeconfig skips verifying the proxy's certificate). The directory holds its kubeconfig.
+fn behind_a_fault_proxy(cluster: &KubeCluster) -> (scaling_testkit::FaultProxy, Workspace, tempfile::TempDir) {
+    let text = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("server line").to_string();
+    let port: u16 = server.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
+    let proxy = scaling_testkit::FaultProxy::start_tls(port, &cluster.path().join("pki/ca.crt"));
+    let through_proxy: String = text
+        .lines()
+        .map(|l| {
+            if l.trim().starts_with("server:") {
+                format!("    server: {}", proxy.url())
+            } else if l.trim().starts_with("certificate-authority-data:") {
+                "    insecure-skip-tls-verify: true".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("kubeconfig"), through_proxy).unwrap();
+    let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
+    ws.use_kubeconfig(&dir.path().join("kubeconfig"));
+    (proxy, ws, dir)
+}
+
+/// The POST reached the API server, its answer did not: the create finds its object and goes
+/// on, instead of refusing it on the next apply as made by someone else.
+#[test]
+fn a_create_whose_answer_was_lost_is_found_not_refused() {
+    use scaling_testkit::{Fault, Outcome};
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("lost");
+    let (proxy, ws, _dir) = behind_a_fault_proxy(cluster);
+    ws.write(&named("lost", "api", ""));
+    ws.init();
+    const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/lost/horizontalpodautoscalers";
+    proxy.inject(CREATE, &[Fault::LoseAnswer]);
+    ws.apply();
+    assert_eq!(proxy.seen(CREATE), [Outcome::Faulted(Fault::LoseAnswer)], "one POST, whose answer was lost");
+    let hpa = cluster.get(HPA.0, HPA.1, "lost", "api").expect("made");
+    assert_eq!(hpa["spec"]["maxReplicas"], 20);
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_profile.p"]).stdout;
+    assert!(!state.contains("tainted"), "{state}");
+    assert_eq!(ws.plan().code, 0);
 }

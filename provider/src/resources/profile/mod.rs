@@ -189,7 +189,7 @@ impl ScalingProfile {
     /// create succeeds; server-side apply then takes the fields, and the POST's ownership
     /// record goes (`ownership::without_create_entry`). Once the POST succeeded `resp.state`
     /// records the object, whatever fails after.
-    async fn create_object(ctx: &Context, planned: &Value, resp: &mut CreateResponse) -> Result<(), String> {
+    async fn create_object(ctx: &Context, planned: &Value, timeout: Duration, resp: &mut CreateResponse) -> Result<(), String> {
         let profile = Profile::from_value(planned);
         let (kind, api_version, manifest) = Self::manifest(ctx, &profile).await?;
         let (client, apis) = ctx.clients.kube().await?;
@@ -199,6 +199,7 @@ impl ScalingProfile {
         Self::refuse_foreign_twin(ctx, namespace, name, kind).await?;
         let object: DynamicObject = serde_json::from_value(manifest.clone()).map_err(|e| format!("{action}: {e}"))?;
         let params = PostParams { field_manager: Some(FIELD_MANAGER.into()), ..PostParams::default() };
+        let posted_at = jiff::Timestamp::now();
         let created = match api.create(&params, &object).await {
             Ok(created) => created,
             Err(kube::Error::Api(status)) if status.reason == "AlreadyExists" => {
@@ -207,6 +208,19 @@ impl ScalingProfile {
                      and name). Import it instead: terraform import <address> {namespace}/{name}"
                 ))
             }
+            // No answer came back (the connection dropped): the POST may have landed.
+            Err(e) if !matches!(e, kube::Error::Api(_)) => match Self::landed(ctx, &api, name, posted_at, timeout).await {
+                Some(created) => {
+                    tracing::info!(
+                        kind,
+                        namespace = namespace.as_str(),
+                        name = name.as_str(),
+                        "the create's answer was lost, but it landed"
+                    );
+                    created
+                }
+                None => return Err(kube_error::describe(&action, &e, &apis.server)),
+            },
             Err(e) => return Err(kube_error::describe(&action, &e, &apis.server)),
         };
         resp.state = Self::state_of(&created, planned, kind, &api_version)?;
@@ -216,6 +230,40 @@ impl ScalingProfile {
             resp.diagnostics.warning("Field ownership not handed over yet", e);
         }
         Ok(())
+    }
+
+    /// The object a POST whose answer was lost made, if it landed: made since `posted_at`, and
+    /// written by no one but this provider. A POST that lost a race gets its AlreadyExists
+    /// answer and never comes here, so another resource's object is not taken for its own.
+    /// An API server that went away (restarting) is asked until it answers, for up to two
+    /// minutes within the create's timeout.
+    async fn landed(
+        ctx: &Context,
+        api: &Api<DynamicObject>,
+        name: &str,
+        posted_at: jiff::Timestamp,
+        timeout: Duration,
+    ) -> Option<DynamicObject> {
+        let found = Waiter::new(timeout.min(Duration::from_secs(120)))
+            .with_delays(Duration::from_millis(250), Duration::from_secs(5))
+            .wait(&format!("the API server to say whether {name} was made"), &ctx.stop, || async {
+                Ok::<_, String>(match api.get_opt(name).await {
+                    Ok(found) => Acceptor::Success(found),
+                    // An answer, even a refusal, says the server is back; only silence is waited out.
+                    Err(kube::Error::Api(_)) => Acceptor::Success(None),
+                    Err(e) => Acceptor::Retry(e.to_string()),
+                })
+            })
+            .await
+            .ok()??;
+        // Creation times have whole seconds.
+        let recent = found.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0.as_second() >= posted_at.as_second() - 1);
+        let only_ours = found
+            .metadata
+            .managed_fields
+            .as_deref()
+            .is_some_and(|m| !m.is_empty() && m.iter().all(|e| e.manager.as_deref() == Some(FIELD_MANAGER)));
+        (recent && only_ours).then_some(found)
     }
 
     /// Removes the `Update` ownership entry a creating POST left (`ownership::without_create_entry`).
@@ -746,7 +794,7 @@ impl Resource<Clients> for ScalingProfile {
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
-        if let Err(e) = Self::create_object(ctx, req.planned, resp).await {
+        if let Err(e) = Self::create_object(ctx, req.planned, req.timeout, resp).await {
             resp.diagnostics.error("Could not create the autoscaler", e);
         }
     }
