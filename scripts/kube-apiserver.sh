@@ -20,6 +20,7 @@ case "$2" in
     if [ -n "$pid" ] && ours "$pid"; then
       kill -KILL "$pid"
       for _ in $(seq 1 100); do ours "$pid" || break; sleep 0.05; done
+      ! ours "$pid" || die "kube-apiserver ($pid) is still running"
       log "stopped ($pid)"
     fi
     ;;

@@ -122,7 +122,7 @@ curl -fsS --max-time 2 "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null | grep -
 
 # --- kube-apiserver ---------------------------------------------------------------------
 log "starting kube-apiserver on https://127.0.0.1:$API_PORT"
-# Its command is kept in DIR, so scripts/kube-restart-apiserver.sh can start it again on the
+# Its command is kept in DIR, so scripts/kube-apiserver.sh can start it again on the
 # same port and etcd (a control plane restarting under a running apply).
 cat >"$DIR/start-apiserver.sh" <<EOF
 #!/usr/bin/env bash

@@ -263,6 +263,31 @@ fn too_many_requests() -> aws_smithy_runtime::client::retries::classifiers::Http
     aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier::new_from_codes(&[429, 500, 502, 503, 504][..])
 }
 
+/// kube's retry policy, except that a create (POST) is asked again only after a 429: a 503 or
+/// 504 may come after the object was made, and a second POST would then meet AlreadyExists.
+#[derive(Clone)]
+struct KubeRetries(kube::client::retry::RetryPolicy);
+
+impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B>, tower::BoxError> for KubeRetries {
+    type Future = tokio::time::Sleep;
+
+    fn retry(
+        &mut self,
+        request: &mut http::Request<kube::client::Body>,
+        result: &mut Result<http::Response<B>, tower::BoxError>,
+    ) -> Option<Self::Future> {
+        let shed = matches!(result, Ok(r) if r.status() == http::StatusCode::TOO_MANY_REQUESTS);
+        if request.method() == http::Method::POST && !shed {
+            return None;
+        }
+        self.0.retry(request, result)
+    }
+
+    fn clone_request(&mut self, request: &http::Request<kube::client::Body>) -> Option<http::Request<kube::client::Body>> {
+        tower::retry::Policy::<_, http::Response<B>, tower::BoxError>::clone_request(&mut self.0, request)
+    }
+}
+
 /// The SDK's default HTTPS client (hyper; rustls with aws-lc; proxy settings from the
 /// environment), built here because the SDK builds its own only when none is given, and this
 /// one is wrapped.
@@ -308,8 +333,10 @@ async fn connect_kube(
     // unavailable is asked again, honouring Retry-After, as often as max_retries says. kube's
     // own default (15 retries, backing off up to 1000 s) would hold a plan for hours.
     config.default_retry = false;
-    let retries = kube::client::retry::RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(10), settings.max_retries, true)
-        .map_err(|e| format!("Kubernetes retry policy: {e}"))?;
+    let retries = KubeRetries(
+        kube::client::retry::RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(10), settings.max_retries, true)
+            .map_err(|e| format!("Kubernetes retry policy: {e}"))?,
+    );
     let client = kube::client::ClientBuilder::try_from(config)
         .map_err(|e| format!("Kubernetes client: {e}"))?
         .with_layer(&tower::buffer::BufferLayer::new(1024))
@@ -346,5 +373,29 @@ fn expand_home(path: &str) -> String {
     match (path.strip_prefix("~/"), std::env::var("HOME")) {
         (Some(rest), Ok(home)) => format!("{home}/{rest}"),
         _ => path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::retry::Policy;
+
+    fn asked_again(method: http::Method, status: http::StatusCode) -> bool {
+        let policy = kube::client::retry::RetryPolicy::new(Duration::from_millis(1), Duration::from_millis(2), 3, true).unwrap();
+        let mut request = http::Request::builder().method(method).uri("/x").body(kube::client::Body::from(Vec::new())).unwrap();
+        let mut answer: Result<http::Response<()>, tower::BoxError> = Ok(http::Response::builder().status(status).body(()).unwrap());
+        KubeRetries(policy).retry(&mut request, &mut answer).is_some()
+    }
+
+    #[tokio::test]
+    async fn a_create_is_asked_again_only_when_the_server_shed_it() {
+        use http::{Method, StatusCode};
+        assert!(asked_again(Method::POST, StatusCode::TOO_MANY_REQUESTS));
+        assert!(!asked_again(Method::POST, StatusCode::SERVICE_UNAVAILABLE), "a 503 may come after the object was made");
+        assert!(!asked_again(Method::POST, StatusCode::GATEWAY_TIMEOUT));
+        assert!(asked_again(Method::GET, StatusCode::SERVICE_UNAVAILABLE));
+        assert!(asked_again(Method::PATCH, StatusCode::GATEWAY_TIMEOUT));
+        assert!(!asked_again(Method::GET, StatusCode::NOT_FOUND));
     }
 }

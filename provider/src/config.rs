@@ -3,7 +3,7 @@
 //! from Terraform configuration, so they never reach state or plans.
 
 use async_trait::async_trait;
-use scaling_schema::validator::{go_duration, int_between, parse_duration, string_check};
+use scaling_schema::validator::{int_between, parse_duration, string_check};
 use scaling_schema::{Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -34,6 +34,15 @@ fn endpoint_url_problem(url: &str) -> Result<(), String> {
         return Err("has no host".into());
     }
     Ok(())
+}
+
+/// A Go duration above zero: a zero timeout would fail every call at once.
+fn positive_duration(text: &str) -> Result<(), String> {
+    match parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("is zero: every call would fail at once".into()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// An empty setting is a mistake (an unset variable, say), never a way to ask for the default:
@@ -85,7 +94,7 @@ impl Provider for ScalingProvider {
                             "How long each AWS or Kubernetes call may take to connect, as a Go duration such as \"5s\" \
                              (default {DEFAULT_CONNECT_TIMEOUT})."
                         ))
-                        .validate(go_duration()),
+                        .validate(string_check("a duration above zero, such as \"5s\"", positive_duration)),
                 )
                 .attribute(
                     Attribute::optional("read_timeout", Type::String)
@@ -94,7 +103,7 @@ impl Provider for ScalingProvider {
                              {DEFAULT_READ_TIMEOUT}). A call that times out is retried like a dropped connection, within \
                              max_retries for AWS."
                         ))
-                        .validate(go_duration()),
+                        .validate(string_check("a duration above zero, such as \"5s\"", positive_duration)),
                 )
                 .block(
                     NestedBlock::new(
@@ -176,6 +185,8 @@ mod tests {
     fn call_timeouts_default_and_parse() {
         let t = call_timeouts(&Value::object([("read_timeout", Value::from("2s"))]));
         assert_eq!((t.connect.as_secs(), t.read.as_secs()), (10, 2));
+        assert!(positive_duration("0s").is_err(), "a zero timeout fails every call");
+        assert!(positive_duration("250ms").is_ok());
     }
 
     #[test]

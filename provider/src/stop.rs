@@ -73,7 +73,9 @@ impl HttpConnector for StoppableConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let (inner, stop) = (self.inner.clone(), self.stop.clone());
         HttpConnectorFuture::new(async move {
+            // Checked first, and before the call is first polled: once stopped, nothing is sent.
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => Err(ConnectorError::other(Box::new(Stopped), None)),
                 answer = inner.call(request) => answer,
             }
@@ -116,9 +118,14 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        // Once stopped, the request is not even handed on (it could be sent on first poll).
+        if self.stop.is_cancelled() {
+            return Box::pin(async { Err(Box::new(Stopped) as BoxError) });
+        }
         let (answer, stop) = (self.inner.call(request), self.stop.clone());
         Box::pin(async move {
             tokio::select! {
+                biased;
                 _ = stop.cancelled() => Err(Box::new(Stopped) as BoxError),
                 answer = answer => answer.map_err(Into::into),
             }

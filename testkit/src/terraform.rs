@@ -260,20 +260,7 @@ pub struct Running {
 impl Running {
     /// Waits up to `limit` for terraform to finish (killed after it) and returns its output.
     pub fn wait(mut self, limit: std::time::Duration) -> TfOutput {
-        let started = std::time::Instant::now();
-        let code = loop {
-            if let Some(status) = self.child.try_wait().expect("wait for terraform") {
-                break status.code().unwrap_or(-1);
-            }
-            if started.elapsed() >= limit {
-                let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
-                let _ = self.child.wait();
-                break -1;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        };
-        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
-        TfOutput { code, stdout: read(&self.out), stderr: read(&self.err) }
+        self.finish(limit).0
     }
 
     /// Sends SIGINT to terraform's process group, as Ctrl-C in a terminal does (terraform's
@@ -281,27 +268,39 @@ impl Running {
     /// waits up to `limit` for terraform to exit. Returns its output, and how long it took to
     /// exit after the signal (None: it had not, and was killed).
     pub fn interrupt(mut self, limit: std::time::Duration) -> (TfOutput, Option<std::time::Duration>) {
-        let signalled = std::time::Instant::now();
-        let group = format!("-{}", self.child.id());
-        let sent = Command::new("kill").args(["-INT", "--", &group]).status().expect("run kill");
+        let sent = Command::new("kill").args(["-INT", "--", &format!("-{}", self.child.id())]).status().expect("run kill");
         assert!(sent.success(), "kill -INT failed");
-        let mut exited = None;
-        while signalled.elapsed() < limit {
+        self.finish(limit)
+    }
+
+    /// Waits up to `limit` for terraform to exit; then its whole process group is killed.
+    fn finish(&mut self, limit: std::time::Duration) -> (TfOutput, Option<std::time::Duration>) {
+        let started = std::time::Instant::now();
+        let (code, took) = loop {
             if let Some(status) = self.child.try_wait().expect("wait for terraform") {
-                exited = Some((status, signalled.elapsed()));
-                break;
+                break (status.code().unwrap_or(-1), Some(started.elapsed()));
+            }
+            if started.elapsed() >= limit {
+                self.kill();
+                break (-1, None);
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        let (code, took) = match exited {
-            Some((status, took)) => (status.code().unwrap_or(-1), Some(took)),
-            None => {
-                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-                let _ = self.child.wait();
-                (-1, None)
-            }
         };
         let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
         (TfOutput { code, stdout: read(&self.out), stderr: read(&self.err) }, took)
+    }
+
+    fn kill(&mut self) {
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.child.id())]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A test that failed before waiting leaves no terraform or provider running.
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.kill();
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
-use scaling_schema::{AttributePath, Diagnostics, Schema, Type, Value};
+use scaling_schema::{AttributePath, Diagnostics, Schema, Severity, Type, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::plan::{fill_defaults, plan_change, reconcile_with_plan, strip_unknowns};
@@ -162,7 +162,9 @@ impl<P: Provider> ProviderServer<P> {
 
     /// Reads state stored by any earlier version of this resource's schema. There has only been
     /// version 0 so far, so upgrading is decoding against the current type, which drops
-    /// attributes that no longer exist and reads new ones as null.
+    /// attributes that no longer exist and reads new optional ones as null; a required one
+    /// missing means the state was edited (a new required attribute needs a schema version and
+    /// an upgrade of its own).
     pub fn upgrade_resource_state(&self, type_name: &str, version: i64, raw_json: &[u8]) -> (Value, Diagnostics) {
         let r = match self.registered(type_name) {
             Ok(r) => r,
@@ -276,7 +278,9 @@ impl<P: Provider> ProviderServer<P> {
             let timeout = r.timeouts.resolve(planned).create;
             let mut resp = CreateResponse::default();
             r.resource.create(&ctx, CreateRequest { config, planned, timeout }, &mut resp).await;
-            if self.stop.is_cancelled() && !resp.state.is_null() && resp.diagnostics.has_errors() {
+            let only_stopped =
+                resp.diagnostics.iter().filter(|d| d.severity == Severity::Error).all(|d| d.detail.contains("stopped by Terraform"));
+            if self.stop.is_cancelled() && !resp.state.is_null() && resp.diagnostics.has_errors() && only_stopped {
                 // Interrupted (Ctrl-C) once the object existed: what failed is the wait, not the
                 // object. Errors would taint it, and the next apply would replace it, making a
                 // second one; as warnings, the object is kept and the next apply goes on from it.
@@ -288,7 +292,8 @@ impl<P: Provider> ProviderServer<P> {
                         "The {type_name} was created before Terraform stopped; the next plan reads where it got to and goes on from there."
                     ),
                 );
-                return (strip_unknowns(&resp.state), diagnostics);
+                // As on success: known planned values stand, so Terraform finds no inconsistency.
+                return (reconcile_with_plan(planned, &strip_unknowns(&resp.state), &AttributePath::root()), diagnostics);
             }
             (resp.state, resp.diagnostics)
         } else {

@@ -58,9 +58,11 @@ impl Waiter {
         let mut attempt: u32 = 0;
         let mut last = "no answer yet".to_string();
         loop {
-            // The deadline bounds the calls too: a poll that never answers ends the wait (each
-            // poll still gets the least delay, so a wait with no time left asks once).
-            let left = self.max_wait.saturating_sub(started.elapsed()).max(self.min_delay);
+            // The deadline bounds the calls too: a poll that never answers ends the wait. Each
+            // poll still gets a few seconds (or the whole wait, if shorter), so a slow answer
+            // near the deadline is not taken for silence.
+            let floor = self.max_wait.min(Duration::from_secs(5)).max(self.min_delay);
+            let left = self.max_wait.saturating_sub(started.elapsed()).max(floor);
             let outcome = tokio::select! {
                 _ = stop.cancelled() => return Err(WaitError::Stopped { what: what.to_string() }),
                 outcome = tokio::time::timeout(left, poll()) => match outcome {

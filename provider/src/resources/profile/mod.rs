@@ -249,7 +249,8 @@ impl ScalingProfile {
             .wait(&format!("the API server to say whether {name} was made"), &ctx.stop, || async {
                 Ok::<_, String>(match api.get_opt(name).await {
                     Ok(found) => Acceptor::Success(found),
-                    // An answer, even a refusal, says the server is back; only silence is waited out.
+                    // A server still coming up sheds load or has not synced its RBAC yet.
+                    Err(kube::Error::Api(s)) if matches!(s.code, 401 | 403 | 429) || s.code >= 500 => Acceptor::Retry(s.message),
                     Err(kube::Error::Api(_)) => Acceptor::Success(None),
                     Err(e) => Acceptor::Retry(e.to_string()),
                 })
@@ -258,11 +259,10 @@ impl ScalingProfile {
             .ok()??;
         // Creation times have whole seconds.
         let recent = found.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0.as_second() >= posted_at.as_second() - 1);
-        let only_ours = found
-            .metadata
-            .managed_fields
-            .as_deref()
-            .is_some_and(|m| !m.is_empty() && m.iter().all(|e| e.manager.as_deref() == Some(FIELD_MANAGER)));
+        // Controllers write status at once (the HPA controller); only the object's own fields count.
+        let writers = found.metadata.managed_fields.as_deref().unwrap_or_default();
+        let spec_writers: Vec<_> = writers.iter().filter(|e| e.subresource.as_deref() != Some("status")).collect();
+        let only_ours = !spec_writers.is_empty() && spec_writers.iter().all(|e| e.manager.as_deref() == Some(FIELD_MANAGER));
         (recent && only_ours).then_some(found)
     }
 
