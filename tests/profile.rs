@@ -848,8 +848,9 @@ fn ctrl_c_during_a_delete_wait_keeps_the_profile_and_the_next_destroy_finishes()
 }
 
 /// An API server shedding load (priority and fairness answers 429 with Retry-After) or briefly
-/// unavailable (503), between the provider and kube-apiserver: the request is asked again;
-/// past max_retries, one error names the resource and the server.
+/// unavailable (503), between the provider and kube-apiserver. A shed create is asked again; a
+/// create answered 503 is not sent twice (it may have landed): it looks for its object, and
+/// fails once when there is none. Past max_retries, one error names the resource.
 #[test]
 fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
     use scaling_testkit::{Fault, Outcome};
@@ -859,26 +860,39 @@ fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
     ws.write(&named("shed", "api", ""));
     ws.init();
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/shed/horizontalpodautoscalers";
-    proxy.inject(CREATE, &[Fault::Status(429), Fault::Status(503)]);
+    const READ_API: &str = "GET /apis/autoscaling/v2beta2/namespaces/shed/horizontalpodautoscalers/api";
+    proxy.inject(CREATE, &[Fault::Status(429), Fault::Status(429)]);
+    proxy.inject(READ_API, &[Fault::Status(503)]);
     ws.apply();
     assert_eq!(
         proxy.seen(CREATE),
-        [Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Status(503)), Outcome::Forwarded],
-        "each answer was asked again"
+        [Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Status(429)), Outcome::Forwarded],
+        "a shed create is asked again"
     );
     assert!(cluster.get(HPA.0, HPA.1, "shed", "api").is_some());
-    assert_eq!(ws.plan().code, 0);
+    assert_eq!(ws.plan().code, 0, "a read answered 503 was asked again");
+    assert_eq!(proxy.seen(READ_API)[0], Outcome::Faulted(Fault::Status(503)));
 
     ws.set_provider_settings("  max_retries = 1\n");
     ws.write(&format!("{}{}", named("shed", "api", ""), named("shed", "worker", "").replace("\"p\"", "\"q\"")));
-    proxy.inject(CREATE, &[Fault::Status(503); 3]);
+    proxy.inject(CREATE, &[Fault::Status(429); 2]);
     let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    assert_eq!(proxy.seen(CREATE)[3..], [Outcome::Faulted(Fault::Status(503)); 2], "two attempts with max_retries = 1");
+    assert_eq!(proxy.seen(CREATE)[3..], [Outcome::Faulted(Fault::Status(429)); 2], "two attempts with max_retries = 1");
     assert_eq!(apply.code, 1, "{}", apply.all());
     assert_eq!(apply.flat().matches("Error: ").count(), 1, "{}", apply.all());
     assert!(apply.flat().contains("scaling_profile.q"), "{}", apply.all());
     assert!(cluster.get(HPA.0, HPA.1, "shed", "worker").is_none());
     assert!(!ws.tf(&["state", "list"]).stdout.contains("scaling_profile.q"));
+
+    // A 503 to the create itself: not sent again; nothing landed, so one error.
+    proxy.inject(CREATE, &[Fault::Status(503)]);
+    let before = proxy.seen(CREATE).len();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert_eq!(proxy.seen(CREATE)[before..], [Outcome::Faulted(Fault::Status(503))], "one POST");
+    // The next apply creates it: nothing is refused as made by someone else.
+    ws.apply();
+    assert!(cluster.get(HPA.0, HPA.1, "shed", "worker").is_some());
 }
 
 /// A workspace whose provider reaches `cluster` through a fault proxy (terminating TLS; the

@@ -208,19 +208,22 @@ impl ScalingProfile {
                      and name). Import it instead: terraform import <address> {namespace}/{name}"
                 ))
             }
-            // No answer came back (the connection dropped): the POST may have landed.
-            Err(e) if !matches!(e, kube::Error::Api(_)) => match Self::landed(ctx, &api, name, posted_at, timeout).await {
-                Some(created) => {
-                    tracing::info!(
-                        kind,
-                        namespace = namespace.as_str(),
-                        name = name.as_str(),
-                        "the create's answer was lost, but it landed"
-                    );
-                    created
+            // No answer came back (the connection dropped), or a gateway's 503/504: the POST
+            // may have landed, so it is looked for rather than sent again.
+            Err(e) if !matches!(&e, kube::Error::Api(s) if s.code != 503 && s.code != 504) => {
+                match Self::landed(ctx, &api, name, posted_at, timeout).await {
+                    Some(created) => {
+                        tracing::info!(
+                            kind,
+                            namespace = namespace.as_str(),
+                            name = name.as_str(),
+                            "the create's answer was lost, but it landed"
+                        );
+                        created
+                    }
+                    None => return Err(kube_error::describe(&action, &e, &apis.server)),
                 }
-                None => return Err(kube_error::describe(&action, &e, &apis.server)),
-            },
+            }
             Err(e) => return Err(kube_error::describe(&action, &e, &apis.server)),
         };
         resp.state = Self::state_of(&created, planned, kind, &api_version)?;
