@@ -942,3 +942,32 @@ fn a_create_whose_answer_was_lost_is_found_not_refused() {
     assert!(!state.contains("tainted"), "{state}");
     assert_eq!(ws.plan().code, 0);
 }
+
+/// Ctrl-C while a create's POST is in flight and has landed: the create looks once more (with a
+/// client the stop does not end), records the object untainted, and terraform exits at once;
+/// the next plan is clean instead of "already exists, import it".
+#[test]
+fn ctrl_c_during_a_create_post_that_landed_records_the_object() {
+    use scaling_testkit::{Fault, Outcome};
+    let cluster = KubeCluster::shared();
+    cluster.create_namespace("inflight");
+    let (proxy, ws, _dir) = behind_a_fault_proxy(cluster);
+    ws.write(&named("inflight", "api", ""));
+    ws.init();
+    const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/inflight/horizontalpodautoscalers";
+    proxy.inject(CREATE, &[Fault::HoldAnswer(30)]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let started = std::time::Instant::now();
+    while cluster.get(HPA.0, HPA.1, "inflight", "api").is_none() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the POST never landed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (out, took) = running.interrupt(std::time::Duration::from_secs(20));
+    let took = took.unwrap_or_else(|| panic!("terraform still ran 20 s after Ctrl-C:\n{}", out.all()));
+    eprintln!("terraform exited {took:?} after SIGINT, code {}", out.code);
+    assert_eq!(proxy.seen(CREATE), [Outcome::Faulted(Fault::HoldAnswer(30))], "one POST");
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_profile.p"]).stdout;
+    assert!(state.contains("\"inflight/api\"") && !state.contains("tainted"), "{state}");
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "{}", plan.all());
+}

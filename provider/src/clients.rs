@@ -67,7 +67,7 @@ pub struct Clients {
     aws: tokio::sync::OnceCell<Result<SdkConfig, ClientError>>,
     endpoints: Endpoints,
     kube_settings: KubeSettings,
-    kube: tokio::sync::OnceCell<(kube::Client, String)>,
+    kube: tokio::sync::OnceCell<KubeConnection>,
     /// Held across a discovery, so concurrent first uses share one; with when it was found.
     kube_apis: tokio::sync::Mutex<Option<(KubeApis, std::time::Instant)>>,
     rds: OnceLock<aws_sdk_rds::Client>,
@@ -135,7 +135,8 @@ impl Clients {
     /// share one new discovery, and a cluster that lacks it is not asked once per resource.
     pub async fn kube_discovered(&self, enough: impl Fn(&KubeApis) -> bool) -> Result<(&kube::Client, KubeApis), String> {
         const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
-        let (client, server) = self.kube.get_or_try_init(|| connect_kube(&self.kube_settings, self.timeouts, &self.stop)).await?;
+        let KubeConnection { client, server, .. } =
+            self.kube.get_or_try_init(|| connect_kube(&self.kube_settings, self.timeouts, &self.stop)).await?;
         let mut known = self.kube_apis.lock().await;
         if let Some((apis, _)) = known.as_ref().filter(|(apis, at)| enough(apis) || at.elapsed() < FRESH) {
             return Ok((client, apis.clone()));
@@ -143,6 +144,13 @@ impl Clients {
         let apis = discover(client, server).await?;
         *known = Some((apis.clone(), std::time::Instant::now()));
         Ok((client, apis))
+    }
+
+    /// A Kubernetes client that Terraform's stop does not end, for the one look a create that
+    /// was stopped mid-POST takes to learn whether its object exists. None before any client was
+    /// made (then no POST was sent).
+    pub fn kube_after_stop(&self) -> Option<&kube::Client> {
+        self.kube.get().map(|k| &k.after_stop)
     }
 
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
@@ -306,11 +314,21 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     })
 }
 
+/// The Kubernetes clients, made once from the kubeconfig.
+struct KubeConnection {
+    /// Every call ends when Terraform stops the provider, and is retried as `max_retries` says.
+    client: kube::Client,
+    /// One attempt, bounded by the timeouts only: for the look after a stopped create.
+    after_stop: kube::Client,
+    /// The API server's URL, for messages.
+    server: String,
+}
+
 async fn connect_kube(
     settings: &KubeSettings,
     timeouts: CallTimeouts,
     stop: &tokio_util::sync::CancellationToken,
-) -> Result<(kube::Client, String), String> {
+) -> Result<KubeConnection, String> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
     let config_path = settings.config_path.as_deref().map(expand_home);
@@ -337,13 +355,14 @@ async fn connect_kube(
         kube::client::retry::RetryPolicy::new(Duration::from_millis(250), Duration::from_secs(10), settings.max_retries, true)
             .map_err(|e| format!("Kubernetes retry policy: {e}"))?,
     );
+    let after_stop = kube::Client::try_from(config.clone()).map_err(|e| format!("Kubernetes client: {e}"))?;
     let client = kube::client::ClientBuilder::try_from(config)
         .map_err(|e| format!("Kubernetes client: {e}"))?
         .with_layer(&tower::buffer::BufferLayer::new(1024))
         .with_layer(&tower::retry::RetryLayer::new(retries))
         .with_layer(&crate::stop::StopLayer(stop.clone()))
         .build();
-    Ok((client, server))
+    Ok(KubeConnection { client, after_stop, server })
 }
 
 /// Which autoscaling APIs the cluster serves now.

@@ -19,6 +19,9 @@ pub enum Fault {
     /// Pass the request on, then close without passing the answer back: the backend acted,
     /// the client never hears of it.
     LoseAnswer,
+    /// Pass the request on, then hold its answer this many seconds: a slow backend, and a
+    /// request in flight when a test presses Ctrl-C.
+    HoldAnswer(u64),
 }
 
 /// What became of one request.
@@ -161,6 +164,14 @@ fn serve(client: Box<dyn Stream>, connect: &Connect, rules: &Mutex<Rules>, seen:
                 }
             }
             Some(Fault::Drop) => return,
+            Some(Fault::HoldAnswer(seconds)) => {
+                let answer = forward(&head, &body, connect);
+                std::thread::sleep(std::time::Duration::from_secs(seconds));
+                match answer {
+                    Some(answer) if client.write_all(&answer).and_then(|()| client.flush()).is_ok() => {}
+                    _ => return,
+                }
+            }
             Some(Fault::LoseAnswer) => {
                 let _ = forward(&head, &body, connect);
                 return;

@@ -211,7 +211,7 @@ impl ScalingProfile {
             // No answer came back (the connection dropped), or a gateway's 503/504: the POST
             // may have landed, so it is looked for rather than sent again.
             Err(e) if !matches!(&e, kube::Error::Api(s) if s.code != 503 && s.code != 504) => {
-                match Self::landed(ctx, &api, name, posted_at, timeout).await {
+                match Self::landed(ctx, &api, name, kind, &api_version, posted_at, timeout).await {
                     Some(created) => {
                         tracing::info!(
                             kind,
@@ -236,17 +236,26 @@ impl ScalingProfile {
     }
 
     /// The object a POST whose answer was lost made, if it landed: made since `posted_at`, and
-    /// written by no one but this provider. A POST that lost a race gets its AlreadyExists
-    /// answer and never comes here, so another resource's object is not taken for its own.
-    /// An API server that went away (restarting) is asked until it answers, for up to two
-    /// minutes within the create's timeout.
+    /// its spec written by no one but this provider. A POST that lost a race gets its
+    /// AlreadyExists answer and never comes here, so another resource's object is not taken for
+    /// its own. An API server that went away (restarting) is asked until it answers, for up to
+    /// two minutes within the create's timeout. A create stopped mid-POST (Ctrl-C) looks once,
+    /// with a client the stop does not end, so an object that landed is recorded, not orphaned.
     async fn landed(
         ctx: &Context,
         api: &Api<DynamicObject>,
         name: &str,
+        kind: &str,
+        api_version: &str,
         posted_at: jiff::Timestamp,
         timeout: Duration,
     ) -> Option<DynamicObject> {
+        if ctx.stop.is_cancelled() {
+            let client = ctx.clients.kube_after_stop()?;
+            let namespace = api.namespace()?;
+            let found = Self::api(client, namespace, kind, api_version).get_opt(name).await.ok()??;
+            return Self::made_by_this_post(found, posted_at);
+        }
         let found = Waiter::new(timeout.min(Duration::from_secs(120)))
             .with_delays(Duration::from_millis(250), Duration::from_secs(5))
             .wait(&format!("the API server to say whether {name} was made"), &ctx.stop, || async {
@@ -260,6 +269,11 @@ impl ScalingProfile {
             })
             .await
             .ok()??;
+        Self::made_by_this_post(found, posted_at)
+    }
+
+    /// `found`, if it was made since `posted_at` and only this provider wrote its spec.
+    fn made_by_this_post(found: DynamicObject, posted_at: jiff::Timestamp) -> Option<DynamicObject> {
         // Creation times have whole seconds.
         let recent = found.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0.as_second() >= posted_at.as_second() - 1);
         // Controllers write status at once (the HPA controller); only the object's own fields count.
