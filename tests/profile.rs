@@ -765,17 +765,10 @@ fn a_silent_api_server_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     ws.write(&with_blocks("silent", false, ""));
     let accepted = silent.accepted();
     let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let started = std::time::Instant::now();
-    while silent.accepted() == accepted {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never called the API server");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let (out, took) = running.interrupt(std::time::Duration::from_secs(45));
-    let took = took.unwrap_or_else(|| panic!("terraform still ran 45 s after Ctrl-C:\n{}", out.all()));
+    let (out, _) =
+        running.interrupt_when("a call to the API server in flight", || silent.accepted() > accepted, std::time::Duration::from_secs(45));
     assert_ne!(out.code, 0, "{}", out.all());
     assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
-    eprintln!("terraform exited {took:?} after SIGINT");
 }
 
 /// The API server crashes under a running apply and comes back on the same etcd: the next
@@ -829,15 +822,8 @@ fn ctrl_c_during_a_delete_wait_keeps_the_profile_and_the_next_destroy_finishes()
     held(json!(["example.com/clean-up"]));
 
     let running = ws.spawn(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
-    let started = std::time::Instant::now();
-    while cluster.get(HPA.0, HPA.1, "held", "api").is_some_and(|o| o["metadata"]["deletionTimestamp"].is_null()) {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the destroy never deleted");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
-    let took = took.unwrap_or_else(|| panic!("terraform still ran 30 s after Ctrl-C:\n{}", out.all()));
-    eprintln!("terraform exited {took:?} after SIGINT");
+    let deleting = || cluster.get(HPA.0, HPA.1, "held", "api").is_some_and(|o| !o["metadata"]["deletionTimestamp"].is_null());
+    let (out, _) = running.interrupt_when("the HPA deleting, held by its finalizer", deleting, std::time::Duration::from_secs(30));
     assert_ne!(out.code, 0, "{}", out.all());
     assert!(ws.tf(&["state", "list"]).stdout.contains("scaling_profile.p"), "an unfinished delete keeps the profile in state");
 
@@ -957,14 +943,8 @@ fn ctrl_c_during_a_create_post_that_landed_records_the_object() {
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/inflight/horizontalpodautoscalers";
     proxy.inject(CREATE, &[Fault::HoldAnswer(30)]);
     let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let started = std::time::Instant::now();
-    while cluster.get(HPA.0, HPA.1, "inflight", "api").is_none() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the POST never landed");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    let (out, took) = running.interrupt(std::time::Duration::from_secs(20));
-    let took = took.unwrap_or_else(|| panic!("terraform still ran 20 s after Ctrl-C:\n{}", out.all()));
-    eprintln!("terraform exited {took:?} after SIGINT, code {}", out.code);
+    let landed = || cluster.get(HPA.0, HPA.1, "inflight", "api").is_some();
+    running.interrupt_when("the POST landed, its answer held", landed, std::time::Duration::from_secs(20));
     assert_eq!(proxy.seen(CREATE), [Outcome::Faulted(Fault::HoldAnswer(30))], "one POST");
     let state = ws.ok(&["state", "show", "-no-color", "scaling_profile.p"]).stdout;
     assert!(state.contains("\"inflight/api\"") && !state.contains("tainted"), "{state}");

@@ -847,17 +847,10 @@ fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     ws.write(&replica("r", "silent-replica", "silent-production", "db.r6g.large", ""));
     let accepted = silent.accepted();
     let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let started = std::time::Instant::now();
-    while silent.accepted() == accepted {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never called the endpoint");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let (out, took) = running.interrupt(std::time::Duration::from_secs(45));
-    let took = took.unwrap_or_else(|| panic!("terraform still ran 45 s after Ctrl-C:\n{}", out.all()));
+    let (out, _) =
+        running.interrupt_when("a call to the endpoint in flight", || silent.accepted() > accepted, std::time::Duration::from_secs(45));
     assert_ne!(out.code, 0, "{}", out.all());
     assert!(out.flat().contains("stopped by Terraform"), "the call ended because of the stop:\n{}", out.all());
-    eprintln!("terraform exited {took:?} after SIGINT");
 }
 
 /// Ctrl-C while a new replica is still `creating` (on AWS, 20 minutes and more), then while
@@ -870,16 +863,14 @@ fn ctrl_c_during_create_update_and_delete_waits_keeps_the_replica_and_the_next_r
     let ws = workspace(moto);
     ws.write(&replica("r", "intr-replica", "intr-production", "db.r6g.large", ""));
     ws.init();
+    // The moment: the provider has polled the replica twice since `action` was sent.
+    let waiting_after = |asked: usize, action: &str| {
+        let since: Vec<String> = moto.calls("rds")[asked..].iter().map(|(a, _)| a.clone()).collect();
+        since.iter().position(|a| a == action).is_some_and(|at| since[at..].iter().filter(|a| *a == "DescribeDBInstances").count() >= 2)
+    };
+    let thirty = std::time::Duration::from_secs(30);
     let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
-    let polled = |moto: &Moto| moto.calls("rds").iter().filter(|(a, id)| a == "DescribeDBInstances" && id.contains("intr-replica")).count();
-    let started = std::time::Instant::now();
-    while polled(moto) < 2 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(60), "the provider never waited for the replica");
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
-    let took = took.unwrap_or_else(|| panic!("terraform still ran 30 s after Ctrl-C:\n{}", out.all()));
-    eprintln!("terraform exited {took:?} after SIGINT, code {}", out.code);
+    let (out, _) = running.interrupt_when("a replica creating", || waiting_after(0, "CreateDBInstanceReadReplica"), thirty);
     assert!(out.flat().contains("Interrupted; the object is recorded"), "{}", out.all());
 
     // The state holds the replica, untainted: nothing will replace it.
@@ -898,19 +889,7 @@ fn ctrl_c_during_create_update_and_delete_waits_keeps_the_replica_and_the_next_r
     // The same for an update's wait (a class change, `modifying`) and a delete's (`deleting`).
     let interrupt_when_waiting = |args: &[&str], action: &str| {
         let asked = moto.calls("rds").len();
-        let running = ws.spawn(args);
-        let started = std::time::Instant::now();
-        loop {
-            let since: Vec<String> = moto.calls("rds")[asked..].iter().map(|(a, _)| a.clone()).collect();
-            let after = since.iter().position(|a| a == action);
-            if after.is_some_and(|at| since[at..].iter().filter(|a| *a == "DescribeDBInstances").count() >= 2) {
-                break;
-            }
-            assert!(started.elapsed() < std::time::Duration::from_secs(60), "never waited after {action}: {since:?}");
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        let (out, took) = running.interrupt(std::time::Duration::from_secs(30));
-        assert!(took.is_some(), "terraform still ran 30 s after Ctrl-C:\n{}", out.all());
+        let (out, _) = ws.spawn(args).interrupt_when(action, || waiting_after(asked, action), thirty);
         assert_ne!(out.code, 0, "{}", out.all());
     };
     ws.write(&replica("r", "intr-replica", "intr-production", "db.r6g.xlarge", ""));

@@ -263,6 +263,23 @@ impl Running {
         self.finish(limit).0
     }
 
+    /// Waits (up to a minute) for the moment `ready` describes (a call in flight, a replica
+    /// `creating`), then presses Ctrl-C (`interrupt`) and fails the test unless terraform exits
+    /// within `limit`. Returns its output and how long it took to exit after the signal.
+    pub fn interrupt_when(self, moment: &str, ready: impl Fn() -> bool, limit: std::time::Duration) -> (TfOutput, std::time::Duration) {
+        let started = std::time::Instant::now();
+        while !ready() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "never got there: {moment}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // Well under way, not just begun.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let (out, took) = self.interrupt(limit);
+        let took = took.unwrap_or_else(|| panic!("terraform still ran {limit:?} after Ctrl-C ({moment}):\n{}", out.all()));
+        eprintln!("terraform exited {took:?} after SIGINT ({moment}), code {}", out.code);
+        (out, took)
+    }
+
     /// Sends SIGINT to terraform's process group, as Ctrl-C in a terminal does (terraform's
     /// outer process ignores it and leaves it to the inner one; providers get it too), then
     /// waits up to `limit` for terraform to exit. Returns its output, and how long it took to
