@@ -152,14 +152,7 @@ impl Moto {
         F: FnOnce(aws_sdk_rds::Client) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let conf = aws_sdk_rds::Config::builder()
-            .behavior_version(aws_sdk_rds::config::BehaviorVersion::latest())
-            .region(aws_sdk_rds::config::Region::new(region.to_string()))
-            .credentials_provider(aws_sdk_rds::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
-            .endpoint_url(self.endpoint())
-            .build();
-        rt.block_on(f(aws_sdk_rds::Client::from_conf(conf)))
+        block_on(f(aws_sdk_rds::Client::new(&self.sdk_config(region))))
     }
 
     /// Runs `f` with an ElastiCache client for `region` on this moto.
@@ -168,14 +161,7 @@ impl Moto {
         F: FnOnce(aws_sdk_elasticache::Client) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let conf = aws_sdk_elasticache::Config::builder()
-            .behavior_version(aws_sdk_elasticache::config::BehaviorVersion::latest())
-            .region(aws_sdk_elasticache::config::Region::new(region.to_string()))
-            .credentials_provider(aws_sdk_elasticache::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
-            .endpoint_url(self.endpoint())
-            .build();
-        rt.block_on(f(aws_sdk_elasticache::Client::from_conf(conf)))
+        block_on(f(aws_sdk_elasticache::Client::new(&self.sdk_config(region))))
     }
 
     /// Runs `f` with a CloudFront client on this moto (global: signed for us-east-1).
@@ -184,14 +170,18 @@ impl Moto {
         F: FnOnce(aws_sdk_cloudfront::Client) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let conf = aws_sdk_cloudfront::Config::builder()
-            .behavior_version(aws_sdk_cloudfront::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudfront::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudfront::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests"))
+        block_on(f(aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1"))))
+    }
+
+    /// What every client of this moto shares: its endpoint, `region`, the tests' credentials.
+    fn sdk_config(&self, region: &str) -> aws_types::SdkConfig {
+        use aws_sdk_rds::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+        aws_types::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_string()))
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "tests")))
             .endpoint_url(self.endpoint())
-            .build();
-        rt.block_on(f(aws_sdk_cloudfront::Client::from_conf(conf)))
+            .build()
     }
 
     /// A distribution made elsewhere (as aws_cloudfront_distribution would), with custom
@@ -355,6 +345,11 @@ impl Drop for Moto {
         drop(self.lifeline.take());
         let _ = self.watchdog.wait();
     }
+}
+
+/// Runs a future to completion on a runtime of its own, as a synchronous test needs.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
 }
 
 /// The Python of moto's own environment (installed by scripts/install-tools.sh).
