@@ -855,6 +855,8 @@ fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
         [Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Status(429)), Outcome::Forwarded],
         "a shed create is asked again"
     );
+    let seen = proxy.seen_at(CREATE);
+    assert!(seen[1].0 - seen[0].0 >= std::time::Duration::from_secs(1), "Retry-After: 1 honoured");
     assert!(cluster.get(HPA.0, HPA.1, "shed", "api").is_some());
     assert_eq!(ws.plan().code, 0, "a read answered 503 was asked again");
     assert_eq!(proxy.seen(READ_API)[0], Outcome::Faulted(Fault::Status(503)));

@@ -962,13 +962,22 @@ fn transient_faults_are_retried_and_persistent_ones_fail_with_one_clear_diagnost
     ws.write(&replica("r", "fault-replica", "fault-production", "db.r6g.large", ""));
     ws.init();
     const CREATE: &str = "Action=CreateDBInstanceReadReplica";
-    proxy.inject(CREATE, &[Fault::Status(503), Fault::Status(429), Fault::Drop]);
+    proxy.inject(CREATE, &[Fault::Status(503), Fault::StatusRetryAfter(429, 3), Fault::Drop]);
     ws.apply();
+    let seen = proxy.seen_at(CREATE);
     assert_eq!(
-        proxy.seen(CREATE),
-        [Outcome::Faulted(Fault::Status(503)), Outcome::Faulted(Fault::Status(429)), Outcome::Faulted(Fault::Drop), Outcome::Forwarded],
+        seen.iter().map(|(_, outcome)| *outcome).collect::<Vec<_>>(),
+        [
+            Outcome::Faulted(Fault::Status(503)),
+            Outcome::Faulted(Fault::StatusRetryAfter(429, 3)),
+            Outcome::Faulted(Fault::Drop),
+            Outcome::Forwarded
+        ],
         "each transient fault was retried, within max_retries (4)"
     );
+    // The SDK's own backoff here is under a second; the answers asked for longer.
+    assert!(seen[1].0 - seen[0].0 >= std::time::Duration::from_secs(1), "Retry-After: 1 honoured");
+    assert!(seen[2].0 - seen[1].0 >= std::time::Duration::from_secs(3), "Retry-After: 3 honoured");
     assert_eq!(ws.plan().code, 0);
 
     // Past max_retries: one diagnostic naming the resource and the call; nothing recorded.

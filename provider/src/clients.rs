@@ -8,6 +8,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_sdk_rds::types::DbInstance;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason};
 use aws_types::SdkConfig;
 
 use crate::aws_error::ClientError;
@@ -156,7 +158,7 @@ impl Clients {
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.rds.get_or_init(|| {
-            let mut conf = aws_sdk_rds::config::Builder::from(aws).retry_classifier(too_many_requests());
+            let mut conf = aws_sdk_rds::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
             if let Some(url) = &self.endpoints.rds {
                 conf = conf.endpoint_url(url);
             }
@@ -167,7 +169,7 @@ impl Clients {
     pub async fn elasticache(&self) -> Result<&aws_sdk_elasticache::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.elasticache.get_or_init(|| {
-            let mut conf = aws_sdk_elasticache::config::Builder::from(aws).retry_classifier(too_many_requests());
+            let mut conf = aws_sdk_elasticache::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
             if let Some(url) = &self.endpoints.elasticache {
                 conf = conf.endpoint_url(url);
             }
@@ -185,7 +187,7 @@ impl Clients {
             let home = if china { "cn-northwest-1" } else { "us-east-1" };
             let mut conf = aws_sdk_cloudfront::config::Builder::from(aws)
                 .region(aws_sdk_cloudfront::config::Region::from_static(home))
-                .retry_classifier(too_many_requests());
+                .retry_classifier(ShedOrUnavailable);
             if let Some(url) = &self.endpoints.cloudfront {
                 conf = conf.endpoint_url(url);
             }
@@ -266,15 +268,55 @@ async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: Option<
 }
 
 /// HTTP 429 is retried like the 5xx statuses the SDK retries: a proxy or gateway in front of
-/// AWS answers it without an AWS error code, which the SDK's own throttling check needs.
-fn too_many_requests() -> aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier {
-    aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier::new_from_codes(&[429, 500, 502, 503, 504][..])
+/// AWS answers it without an AWS error code, which the SDK's own throttling check needs. Such
+/// an answer's `Retry-After` (seconds) is honoured up to the SDK's maximum backoff (20 s); the
+/// SDK itself reads only AWS's `x-amz-retry-after`.
+#[derive(Debug)]
+struct ShedOrUnavailable;
+
+impl ClassifyRetry for ShedOrUnavailable {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        match ctx.response().map(|r| r.status().as_u16()) {
+            Some(429) => RetryAction::throttling_error(),
+            Some(500 | 502 | 503 | 504) => RetryAction::server_error(),
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn classify_retry_v2(&self, ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
+        let verdict = match previous {
+            RetryAction::NoActionIndicated => self.classify_retry(ctx),
+            earlier => earlier.clone(),
+        };
+        let retry_after =
+            ctx.response().and_then(|r| r.headers().get("retry-after")).and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        match (verdict, retry_after) {
+            (RetryAction::RetryIndicated(RetryReason::RetryableError { kind, retry_after: None }), Some(delay)) => {
+                RetryAction::retryable_error_with_explicit_delay(kind, delay)
+            }
+            (verdict, _) => verdict,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "HTTP status with Retry-After"
+    }
+
+    /// Last, so that it sees what the SDK's own classifiers made of the answer.
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
 }
 
 /// kube's retry policy, except that a create (POST) is asked again only after a 429: a 503 or
 /// 504 may come after the object was made, and a second POST would then meet AlreadyExists.
+/// A server's Retry-After is honoured up to `MAX_DELAY`, as the AWS SDK caps its own.
 #[derive(Clone)]
 struct KubeRetries(kube::client::retry::RetryPolicy);
+
+impl KubeRetries {
+    const MAX_DELAY: Duration = Duration::from_secs(20);
+}
 
 impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B>, tower::BoxError> for KubeRetries {
     type Future = tokio::time::Sleep;
@@ -288,7 +330,9 @@ impl<B> tower::retry::Policy<http::Request<kube::client::Body>, http::Response<B
         if request.method() == http::Method::POST && !shed {
             return None;
         }
-        self.0.retry(request, result)
+        let delay = self.0.retry(request, result)?;
+        let latest = tokio::time::Instant::now() + Self::MAX_DELAY;
+        Some(if delay.deadline() > latest { tokio::time::sleep_until(latest) } else { delay })
     }
 
     fn clone_request(&mut self, request: &http::Request<kube::client::Body>) -> Option<http::Request<kube::client::Body>> {

@@ -9,11 +9,14 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     /// Answer this HTTP status with an HTML body (not the service's), and `Retry-After: 1`.
     Status(u16),
+    /// The same with `Retry-After` of this many seconds.
+    StatusRetryAfter(u16, u64),
     /// Close the connection without answering: the request never reached the backend.
     Drop,
     /// Pass the request on, then close without passing the answer back: the backend acted,
@@ -33,11 +36,14 @@ pub enum Outcome {
 
 type Rules = Vec<(String, VecDeque<Fault>)>;
 
+/// Each request's text, when it arrived and what became of it.
+type Seen = Vec<(String, Instant, Outcome)>;
+
 pub struct FaultProxy {
     pub port: u16,
     scheme: &'static str,
     rules: Arc<Mutex<Rules>>,
-    seen: Arc<Mutex<Vec<(String, Outcome)>>>,
+    seen: Arc<Mutex<Seen>>,
 }
 
 /// A connection either side: plain TCP or TLS.
@@ -108,7 +114,7 @@ impl FaultProxy {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind the fault proxy");
         let port = listener.local_addr().expect("address").port();
         let rules: Arc<Mutex<Rules>> = Arc::default();
-        let seen: Arc<Mutex<Vec<(String, Outcome)>>> = Arc::default();
+        let seen: Arc<Mutex<Seen>> = Arc::default();
         let (r, s, accept) = (rules.clone(), seen.clone(), Arc::new(accept));
         std::thread::spawn(move || {
             for tcp in listener.incoming().flatten() {
@@ -137,11 +143,16 @@ impl FaultProxy {
 
     /// What became of each request containing `marker`, in order.
     pub fn seen(&self, marker: &str) -> Vec<Outcome> {
-        self.seen.lock().expect("seen").iter().filter(|(text, _)| text.contains(marker)).map(|(_, o)| *o).collect()
+        self.seen_at(marker).into_iter().map(|(_, outcome)| outcome).collect()
+    }
+
+    /// When each request containing `marker` arrived, and what became of it, in order.
+    pub fn seen_at(&self, marker: &str) -> Vec<(Instant, Outcome)> {
+        self.seen.lock().expect("seen").iter().filter(|(text, ..)| text.contains(marker)).map(|(_, at, o)| (*at, *o)).collect()
     }
 }
 
-fn serve(client: Box<dyn Stream>, connect: &Connect, rules: &Mutex<Rules>, seen: &Mutex<Vec<(String, Outcome)>>) {
+fn serve(client: Box<dyn Stream>, connect: &Connect, rules: &Mutex<Rules>, seen: &Mutex<Seen>) {
     let mut reader = BufReader::new(client);
     // One request after another on a kept-alive connection.
     while let Some((head, body)) = read_request(&mut reader) {
@@ -150,13 +161,17 @@ fn serve(client: Box<dyn Stream>, connect: &Connect, rules: &Mutex<Rules>, seen:
             let mut rules = rules.lock().expect("rules");
             rules.iter_mut().find(|(marker, faults)| !faults.is_empty() && text.contains(marker.as_str())).and_then(|(_, f)| f.pop_front())
         };
-        seen.lock().expect("seen").push((text, fault.map(Outcome::Faulted).unwrap_or(Outcome::Forwarded)));
+        seen.lock().expect("seen").push((text, Instant::now(), fault.map(Outcome::Faulted).unwrap_or(Outcome::Forwarded)));
         let client = reader.get_mut();
         match fault {
-            Some(Fault::Status(code)) => {
+            Some(Fault::Status(code) | Fault::StatusRetryAfter(code, _)) => {
+                let retry_after = match fault {
+                    Some(Fault::StatusRetryAfter(_, seconds)) => seconds,
+                    _ => 1,
+                };
                 let page = format!("<html><body><h1>{code}</h1>the load balancer has no healthy backend</body></html>");
                 let answer = format!(
-                    "HTTP/1.1 {code} Fault\r\nContent-Type: text/html\r\nContent-Length: {}\r\nRetry-After: 1\r\n\r\n{page}",
+                    "HTTP/1.1 {code} Fault\r\nContent-Type: text/html\r\nContent-Length: {}\r\nRetry-After: {retry_after}\r\n\r\n{page}",
                     page.len()
                 );
                 if client.write_all(answer.as_bytes()).and_then(|()| client.flush()).is_err() {
