@@ -1,0 +1,119 @@
+//! The registry docs (`docs/index.md`, `docs/resources/`) are what `scaling-docs` renders from
+//! `schema/published/scaling.json` and the examples; a test fails when they are stale.
+//! Regenerate them with `UPDATE_REGISTRY_DOCS=1 cargo test -p terraform-provider-scaling --test registry_docs`
+//! (or `cargo run -p scaling-docs`). Every example (those the docs show, the quickstart, the
+//! modules and the environments) passes `terraform fmt -check` and `terraform validate` with
+//! the real terraform and this provider.
+
+use std::path::{Path, PathBuf};
+
+use scaling_testkit::{repo_root, Mirror, Workspace};
+
+const REGENERATE: &str = "UPDATE_REGISTRY_DOCS=1 cargo test -p terraform-provider-scaling --test registry_docs";
+
+/// Declares the provider for examples that show only resources, as a registry reader's own
+/// configuration would.
+const REQUIRED_PROVIDERS: &str = "terraform {\n  required_providers {\n    scaling = { source = \"skillancer/scaling\" }\n  }\n}\n";
+
+#[test]
+fn registry_docs_are_current() {
+    let root = repo_root();
+    let pages = scaling_docs::render_repository(&root).unwrap_or_else(|e| panic!("cannot render the registry docs: {e}"));
+    if std::env::var_os("UPDATE_REGISTRY_DOCS").is_some() {
+        scaling_docs::write(&root, &pages).unwrap_or_else(|e| panic!("cannot write the registry docs: {e}"));
+        return;
+    }
+    let differences = scaling_docs::compare(&root, &pages).unwrap_or_else(|e| panic!("cannot compare the registry docs: {e}"));
+    let listed: Vec<String> = differences.iter().map(|d| format!("  {d}")).collect();
+    assert!(differences.is_empty(), "the registry docs are stale:\n{}\nregenerate them with {REGENERATE}", listed.join("\n"));
+}
+
+#[test]
+fn every_documented_example_is_formatted_and_valid() {
+    let mirror = Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling"));
+    let dirs = example_dirs();
+    assert!(dirs.len() > 1, "no resource examples found: {dirs:?}");
+    let failures: Vec<String> = dirs.iter().filter_map(|dir| check_example(mirror, dir).err()).collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// `examples/provider`, one directory per resource (and data source, once there are any), and
+/// the other examples: the quickstart, the modules and the environments using them.
+fn example_dirs() -> Vec<PathBuf> {
+    let examples = repo_root().join(scaling_docs::EXAMPLES_DIR);
+    let mut dirs = vec![examples.join("provider"), examples.join("quickstart")];
+    for kind in ["resources", "data-sources", "modules", "environments"] {
+        let Ok(entries) = std::fs::read_dir(examples.join(kind)) else { continue };
+        let mut found: Vec<PathBuf> = entries.map(|e| e.expect("example directory entry").path()).filter(|p| p.is_dir()).collect();
+        found.sort();
+        dirs.extend(found);
+    }
+    dirs
+}
+
+/// fmt, then init (without the backend an environment keeps its state in) and validate, in a
+/// workspace of the example's own holding all of `examples/` (environments use modules by
+/// relative path); an error says which example failed and how.
+fn check_example(mirror: &'static Mirror, dir: &Path) -> Result<(), String> {
+    let examples = repo_root().join(scaling_docs::EXAMPLES_DIR);
+    let name = dir.strip_prefix(repo_root()).unwrap_or(dir).display().to_string();
+    let mut ws = Workspace::new(mirror, None);
+    ws.copy_in(&examples, "examples");
+    ws.chdir(&format!("examples/{}", dir.strip_prefix(&examples).expect("an example directory").display()));
+    // Before adding anything, so that only the example's own files are checked.
+    terraform(&ws, &name, &["fmt", "-check", "-diff", "-no-color"])?;
+    if !tf_files(dir).iter().any(|f| read(f).contains("required_providers")) {
+        std::fs::write(ws.path().join("versions.tf"), REQUIRED_PROVIDERS).expect("write versions.tf");
+    }
+    terraform(&ws, &name, &["init", "-no-color", "-input=false", "-backend=false"])?;
+    terraform(&ws, &name, &["validate", "-no-color"])?;
+    check_imports(dir, &name)
+}
+
+fn terraform(ws: &Workspace, example: &str, args: &[&str]) -> Result<(), String> {
+    let out = ws.tf(args);
+    if out.code == 0 {
+        Ok(())
+    } else {
+        Err(format!("{example}: terraform {} exited {}:\n{}", args.join(" "), out.code, out.all()))
+    }
+}
+
+/// Each `terraform import ADDRESS ID` in `import.sh` (commented alternatives too) names a
+/// resource of the directory's type that `resource.tf` declares.
+fn check_imports(dir: &Path, example: &str) -> Result<(), String> {
+    let import_sh = dir.join("import.sh");
+    if !import_sh.exists() {
+        return Ok(());
+    }
+    let resource_type = dir.file_name().expect("example directory name").to_string_lossy().into_owned();
+    let declared = read(&dir.join("resource.tf"));
+    let script = read(&import_sh);
+    let addresses: Vec<&str> = script
+        .lines()
+        .filter_map(|line| line.trim_start_matches(['#', ' ']).strip_prefix("terraform import "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    if addresses.is_empty() {
+        return Err(format!("{example}/import.sh has no `terraform import` line"));
+    }
+    for address in addresses {
+        let declaration = match address.split_once('.') {
+            Some((ty, name)) if ty == resource_type => format!("resource \"{ty}\" \"{name}\""),
+            _ => return Err(format!("{example}/import.sh imports {address}, not a {resource_type}")),
+        };
+        if !declared.contains(&declaration) {
+            return Err(format!("{example}/import.sh imports {address}, which resource.tf does not declare"));
+        }
+    }
+    Ok(())
+}
+
+fn tf_files(dir: &Path) -> Vec<PathBuf> {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    entries.map(|e| e.expect("example file").path()).filter(|p| p.extension().is_some_and(|x| x == "tf")).collect()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
