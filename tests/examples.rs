@@ -1,7 +1,12 @@
-//! The configurations in `examples/` work as documented, against moto: the quickstart, the
-//! reusable module in staging and production, and the CI drift check.
+//! The configurations in `examples/` work as documented, against moto and a real
+//! kube-apiserver: the quickstart; the runbook's modules in staging and production, with their
+//! state in S3 and locks in DynamoDB (moto's); and the CI drift check with its report.
 
-use scaling_testkit::{repo_root, KubeCluster, Mirror, Moto, Workspace, REGION};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use scaling_testkit::{repo_root, Fault, FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
+use serde_json::Value;
 
 fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), Some(moto));
@@ -13,18 +18,26 @@ fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     ws
 }
 
+/// An existing cluster-mode replication group of `shards` shards of cache.r6g.large, one
+/// replica each, once it is available.
+fn redis_group(moto: &Moto, id: &str, shards: u32) {
+    moto.boto3(
+        REGION,
+        &format!(
+            "import time\nc = client('elasticache')\n\
+             c.create_replication_group(ReplicationGroupId='{id}', ReplicationGroupDescription='skillancer', Engine='redis', \
+             CacheNodeType='cache.r6g.large', ClusterMode='enabled', NumNodeGroups={shards}, ReplicasPerNodeGroup=1)\n\
+             while c.describe_replication_groups(ReplicationGroupId='{id}')['ReplicationGroups'][0]['Status'] != 'available':\n    \
+             time.sleep(0.05)"
+        ),
+    );
+}
+
 #[test]
 fn quickstart_applies_and_plans_clean() {
     let moto = Moto::shared();
     moto.create_source(REGION, "skillancer-production");
-    moto.boto3(
-        REGION,
-        "import time\nc = client('elasticache')\n\
-         c.create_replication_group(ReplicationGroupId='skillancer-redis', ReplicationGroupDescription='skillancer', Engine='redis', \
-         CacheNodeType='cache.r6g.large', ClusterMode='enabled', NumNodeGroups=3, ReplicasPerNodeGroup=1)\n\
-         while c.describe_replication_groups(ReplicationGroupId='skillancer-redis')['ReplicationGroups'][0]['Status'] != 'available':\n    \
-         time.sleep(0.05)",
-    );
+    redis_group(moto, "skillancer-redis", 3);
     let distribution =
         moto.create_distribution("skillancer-cdn", &[("api", "api.skillancer.example"), ("static", "static.skillancer.example")]);
     let cluster = KubeCluster::start(true);
@@ -42,32 +55,219 @@ fn quickstart_applies_and_plans_clean() {
     ws.destroy();
 }
 
-#[test]
-fn one_module_serves_staging_and_production_and_ci_catches_drift() {
-    let moto = Moto::shared();
-    moto.create_source(REGION, "skillancer-staging");
-    moto.create_source(REGION, "skillancer-production");
+const HPA: (&str, &str) = ("autoscaling/v2beta2", "HorizontalPodAutoscaler");
+const SCALED_OBJECT: (&str, &str) = ("keda.sh/v1alpha1", "ScaledObject");
 
-    let staging = workspace(moto, "environments/staging");
-    staging.init();
-    staging.apply();
-    assert_eq!(staging.plan().code, 0);
-    assert_eq!(moto.instance(REGION, "skillancer-staging-replica-1").unwrap().db_instance_class(), Some("db.r6g.large"));
+/// The backend the environments name, on moto: its bucket and lock table, and the init
+/// arguments (TF_CLI_ARGS_init) that point Terraform 1.0.3's s3 backend at moto.
+fn remote_state(moto: &Moto) -> String {
+    moto.boto3(
+        REGION,
+        "s3, db = client('s3'), client('dynamodb')\n\
+         if 'skillancer-terraform-state' not in [b['Name'] for b in s3.list_buckets()['Buckets']]:\n    \
+         s3.create_bucket(Bucket='skillancer-terraform-state')\n\
+         if 'skillancer-terraform-locks' not in db.list_tables()['TableNames']:\n    \
+         db.create_table(TableName='skillancer-terraform-locks', BillingMode='PAY_PER_REQUEST', \
+         KeySchema=[{'AttributeName': 'LockID', 'KeyType': 'HASH'}], \
+         AttributeDefinitions=[{'AttributeName': 'LockID', 'AttributeType': 'S'}])",
+    );
+    let endpoint = moto.endpoint();
+    [
+        format!("endpoint={endpoint}"),
+        format!("dynamodb_endpoint={endpoint}"),
+        "force_path_style=true".into(),
+        "skip_credentials_validation=true".into(),
+        "skip_metadata_api_check=true".into(),
+    ]
+    .map(|setting| format!("-backend-config={setting}"))
+    .join(" ")
+}
 
-    let production = workspace(moto, "environments/production");
-    production.init();
-    production.apply();
-    assert_eq!(production.plan().code, 0);
-    for n in 1..=2 {
-        let i = moto.instance(REGION, &format!("skillancer-production-replica-{n}")).expect("production replica");
-        assert_eq!(i.db_instance_class(), Some("db.r6g.xlarge"));
-        assert_eq!(i.read_replica_source_db_instance_identifier(), Some("skillancer-production"));
+/// What one environment runs against: its database, Redis group, CDN and namespace.
+struct Environment {
+    name: &'static str,
+    distribution: String,
+}
+
+impl Environment {
+    fn prepare(moto: &Moto, cluster: &KubeCluster, name: &'static str) -> Environment {
+        moto.create_source(REGION, &format!("skillancer-{name}"));
+        redis_group(moto, &format!("skillancer-{name}-redis"), 2);
+        cluster.create_namespace(name);
+        let distribution = moto.create_distribution(
+            &format!("skillancer-{name}-cdn"),
+            &[("api", &format!("api.{name}.skillancer.example")), ("static", &format!("static.{name}.skillancer.example"))],
+        );
+        Environment { name, distribution }
     }
 
-    let drift_check = repo_root().join("examples/ci-drift-check/drift-check.sh");
-    let clean = production.run(production.program(&drift_check));
-    assert_eq!(clean.code, 0, "no drift yet:\n{}", clean.all());
+    /// A fresh checkout of the repository's examples, in this environment's directory.
+    fn checkout(&self, moto: &'static Moto, cluster: &KubeCluster, backend: &str) -> Workspace {
+        let mut ws = workspace(moto, &format!("environments/{}", self.name));
+        ws.set_env("TF_VAR_kubeconfig", &cluster.kubeconfig().display().to_string());
+        ws.set_env("TF_VAR_distribution_id", &self.distribution);
+        ws.set_env("TF_CLI_ARGS_init", backend);
+        ws
+    }
 
+    /// Each resource's arguments (what configuration sets, per the published schema) in the
+    /// state, by address, with this environment's own names made neutral.
+    fn arguments(&self, ws: &Workspace) -> BTreeMap<String, BTreeMap<String, Value>> {
+        let schema: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo_root().join("schema/published/scaling.json")).unwrap()).unwrap();
+        let text = serde_json::to_string(&ws.state_json()).unwrap().replace(&self.distribution, "DIST").replace(self.name, "ENV");
+        let state: Value = serde_json::from_str(&text).unwrap();
+        let mut out = BTreeMap::new();
+        for module in state["values"]["root_module"]["child_modules"].as_array().unwrap() {
+            for resource in module["resources"].as_array().unwrap() {
+                let block = &schema["resource_schemas"][resource["type"].as_str().unwrap()]["block"];
+                let is_argument = |name: &str| {
+                    let a = &block["attributes"][name];
+                    a["required"] == true || a["optional"] == true || block["block_types"].get(name).is_some()
+                };
+                let values = resource["values"].as_object().unwrap();
+                let arguments = values.iter().filter(|(k, _)| is_argument(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                out.insert(resource["address"].as_str().unwrap().to_string(), arguments);
+            }
+        }
+        out
+    }
+}
+
+/// The runbook as modules: staging and production apply the same modules with their own
+/// values, keep their state in S3 (never on disk) with DynamoDB locks, differ exactly where
+/// their values do, and a fresh checkout's CI drift check reads the shared state, reports
+/// drift made out of band by attribute, and meets another plan's lock.
+#[test]
+fn staging_and_production_share_modules_and_remote_state() {
+    let moto = Moto::shared();
+    let cluster = KubeCluster::shared();
+    let backend = remote_state(moto);
+    let staging = Environment::prepare(moto, cluster, "staging");
+    let production = Environment::prepare(moto, cluster, "production");
+
+    let staging_ws = staging.checkout(moto, cluster, &backend);
+    let production_ws = production.checkout(moto, cluster, &backend);
+    for (env, ws) in [(&staging, &staging_ws), (&production, &production_ws)] {
+        ws.init();
+        ws.apply();
+        assert_eq!(ws.plan().code, 0, "{}: the second plan must be clean", env.name);
+        assert!(!ws.state_file().exists(), "{}: state must not be written locally", env.name);
+        let key = format!("scaling/{}.tfstate", env.name);
+        let stored = moto
+            .boto3(REGION, &format!("print(client('s3').head_object(Bucket='skillancer-terraform-state', Key='{key}')['ContentLength'])"));
+        assert!(stored.parse::<u64>().unwrap() > 1000, "{key} in S3: {stored}");
+    }
+
+    environments_differ_only_in_their_values(&staging, &staging_ws, &production, &production_ws);
+    what_each_environment_runs(moto, cluster);
+    drift_check_from_a_fresh_checkout(moto, cluster, &staging, &production, &backend);
+    a_second_plan_meets_the_lock(moto, cluster, &production, &backend);
+
+    production_ws.destroy();
+    staging_ws.destroy();
+    assert!(cluster.get(SCALED_OBJECT.0, SCALED_OBJECT.1, "production", "api-gateway").is_none());
+}
+
+fn environments_differ_only_in_their_values(
+    staging: &Environment,
+    staging_ws: &Workspace,
+    production: &Environment,
+    production_ws: &Workspace,
+) {
+    let (small, full) = (staging.arguments(staging_ws), production.arguments(production_ws));
+    let only_production: Vec<&String> = full.keys().filter(|a| !small.contains_key(*a)).collect();
+    assert_eq!(only_production, ["module.read_replicas.scaling_read_replica.this[1]"], "production's second replica");
+    assert!(small.keys().all(|a| full.contains_key(a)), "staging has nothing production lacks");
+    let differing: BTreeSet<String> = small
+        .iter()
+        .flat_map(|(address, arguments)| {
+            arguments.iter().filter(|(k, v)| full[address][*k] != **v).map(move |(k, _)| format!("{address} {k}"))
+        })
+        .collect();
+    let api = |s: &str| format!("module.api_autoscaling.scaling_profile.service[\"{s}\"]");
+    let worker = |w: &str| format!("module.queue_workers.scaling_profile.worker[\"{w}\"]");
+    let mut expected = BTreeSet::new();
+    for service in ["api-gateway", "auth-svc", "market-svc", "skillpod-svc", "billing-svc", "notification-svc"] {
+        expected.extend([format!("{} min_replicas", api(service)), format!("{} max_replicas", api(service))]);
+    }
+    for service in ["api-gateway", "auth-svc", "market-svc"] {
+        expected.insert(format!("{} schedule", api(service)));
+    }
+    for w in ["job-processor", "email-sender", "notification-worker"] {
+        expected.extend([format!("{} min_replicas", worker(w)), format!("{} max_replicas", worker(w))]);
+    }
+    expected.insert("module.read_replicas.scaling_read_replica.this[0] instance_class".into());
+    expected.extend(["node_group_count", "node_type"].map(|a| format!("module.redis_shards.scaling_redis_shard_config.this {a}")));
+    assert_eq!(differing, expected);
+    // The schedules differ only in the pods they hold: the same window in both.
+    let schedule = |args: &BTreeMap<String, BTreeMap<String, Value>>| args[&api("api-gateway")]["schedule"][0].clone();
+    assert_eq!(schedule(&full)["min_replicas"], 15);
+    assert_eq!(schedule(&small)["min_replicas"], 8);
+    let mut window = schedule(&small);
+    window["min_replicas"] = 15.into();
+    assert_eq!(window, schedule(&full));
+}
+
+fn what_each_environment_runs(moto: &Moto, cluster: &KubeCluster) {
+    let range = |ns: &str, name: &str, (api_version, kind): (&str, &str)| {
+        let o = cluster.get(api_version, kind, ns, name).unwrap_or_else(|| panic!("{kind} {ns}/{name}"));
+        let spec = &o["spec"];
+        match kind {
+            "ScaledObject" => (spec["minReplicaCount"].as_i64().unwrap(), spec["maxReplicaCount"].as_i64().unwrap()),
+            _ => (spec["minReplicas"].as_i64().unwrap(), spec["maxReplicas"].as_i64().unwrap()),
+        }
+    };
+    // The runbook's table in production, half of it (rounded up) in staging; the services
+    // with a traffic event are ScaledObjects (a cron trigger), the others HPAs.
+    assert_eq!(range("production", "api-gateway", SCALED_OBJECT), (3, 50));
+    assert_eq!(range("staging", "api-gateway", SCALED_OBJECT), (2, 25));
+    assert_eq!(range("production", "billing-svc", HPA), (2, 20));
+    assert_eq!(range("staging", "billing-svc", HPA), (1, 10));
+    assert_eq!(range("production", "job-processor", SCALED_OBJECT), (2, 30));
+    assert_eq!(range("staging", "notification-worker", SCALED_OBJECT), (1, 8));
+    let cron = cluster.get(SCALED_OBJECT.0, SCALED_OBJECT.1, "production", "api-gateway").unwrap()["spec"]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "cron")
+        .cloned()
+        .expect("the event's cron trigger");
+    assert_eq!(cron["metadata"]["desiredReplicas"], "15");
+    assert_eq!(cron["metadata"]["timezone"], "America/New_York");
+
+    for (n, class) in
+        [("production-replica-1", "db.r6g.xlarge"), ("production-replica-2", "db.r6g.xlarge"), ("staging-replica-1", "db.r6g.large")]
+    {
+        let replica = moto.instance(REGION, &format!("skillancer-{n}")).expect(n);
+        assert_eq!(replica.db_instance_class(), Some(class), "{n}");
+    }
+    let shards = |id: &str| {
+        moto.boto3(REGION, &format!("g = client('elasticache').describe_replication_groups(ReplicationGroupId='{id}')['ReplicationGroups'][0]\nprint(len(g['NodeGroups']), g['CacheNodeType'])"))
+    };
+    assert_eq!(shards("skillancer-production-redis"), "4 cache.r6g.xlarge");
+    assert_eq!(shards("skillancer-staging-redis"), "2 cache.r6g.large");
+}
+
+/// CI's view: a checkout that never applied anything, reading the environment's state from S3.
+fn drift_check_from_a_fresh_checkout(
+    moto: &'static Moto,
+    cluster: &KubeCluster,
+    staging: &Environment,
+    production: &Environment,
+    backend: &str,
+) {
+    let drift_check = repo_root().join("examples/ci-drift-check/drift-check.sh");
+    let report = |ws: &Workspace| std::fs::read_to_string(ws.path().join("drift-report.md")).expect("drift-report.md");
+    for env in [staging, production] {
+        let ci = env.checkout(moto, cluster, backend);
+        let clean = ci.run(ci.program(&drift_check));
+        assert_eq!(clean.code, 0, "{}: no drift yet:\n{}", env.name, clean.all());
+        assert!(report(&ci).contains("No drift"), "{}", report(&ci));
+        assert!(!ci.state_file().exists());
+    }
+
+    // By hand, as the runbook used to do it: a replica resized, an HPA's ceiling raised.
     moto.rds(REGION, |c| async move {
         c.modify_db_instance()
             .db_instance_identifier("skillancer-production-replica-2")
@@ -77,10 +277,57 @@ fn one_module_serves_staging_and_production_and_ci_catches_drift() {
             .await
             .expect("out-of-band resize");
     });
-    let drift = production.run(production.program(&drift_check));
-    assert_eq!(drift.code, 2, "the drift check must fail on an out-of-band resize:\n{}", drift.all());
-    assert!(drift.stdout.contains(r#""db.r6g.4xlarge" -> "db.r6g.xlarge""#), "{}", drift.stdout);
+    cluster.edit(HPA.0, HPA.1, "production", "billing-svc", serde_json::json!({"spec": {"maxReplicas": 25}}));
 
-    production.destroy();
-    staging.destroy();
+    let mut ci = production.checkout(moto, cluster, backend);
+    let summary = ci.path().join("job-summary.md");
+    ci.set_env("GITHUB_STEP_SUMMARY", &summary.display().to_string());
+    let drift = ci.run(ci.program(&drift_check));
+    assert_eq!(drift.code, 2, "the drift check must fail on out-of-band changes:\n{}", drift.all());
+    let report = report(&ci);
+    assert!(report.contains("**2 resource(s) changed outside Terraform.**"), "{report}");
+    assert!(
+        report.contains(
+            "| `module.read_replicas.scaling_read_replica.this[1]` | `instance_class` | `\"db.r6g.xlarge\"` | `\"db.r6g.4xlarge\"` |"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("| `module.api_autoscaling.scaling_profile.service[\"billing-svc\"]` | `max_replicas` | `20` | `25` |"),
+        "{report}"
+    );
+    assert!(report.contains("**The next apply would change 2 resource(s):**"), "{report}");
+    let summary = std::fs::read_to_string(summary).expect("the job summary");
+    assert_eq!(summary, report, "the report goes to the CI job's summary");
+    assert!(!ci.state_file().exists());
+}
+
+/// Two plans at once on one environment: the second meets the DynamoDB lock and says who
+/// holds it; once the first is done, plans go ahead.
+fn a_second_plan_meets_the_lock(moto: &'static Moto, cluster: &KubeCluster, production: &Environment, backend: &str) {
+    const DESCRIBE: &str = "Action=DescribeDBInstances";
+    let proxy = FaultProxy::start(moto.port);
+    let mut holder = production.checkout(moto, cluster, backend);
+    holder.set_env("TF_VAR_rds_endpoint", &proxy.url());
+    holder.init();
+    // The first plan's refresh waits on a slow RDS answer while it holds the lock.
+    proxy.inject(DESCRIBE, &[Fault::HoldAnswer(10)]);
+    let first = holder.spawn(&["plan", "-no-color", "-input=false"]);
+    let started = std::time::Instant::now();
+    while proxy.seen(DESCRIBE).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first plan never refreshed");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let other = production.checkout(moto, cluster, backend);
+    other.init();
+    let second = other.tf(&["plan", "-no-color", "-input=false", "-lock-timeout=0s"]);
+    assert_eq!(second.code, 1, "{}", second.all());
+    let flat = second.flat();
+    assert!(flat.contains("Error acquiring the state lock"), "{}", second.all());
+    assert!(flat.contains("Operation: OperationTypePlan") && flat.contains("Who:"), "says who holds it:\n{}", second.all());
+    assert!(flat.contains("skillancer-terraform-state/scaling/production.tfstate"), "{}", second.all());
+    let first = first.wait(Duration::from_secs(120));
+    assert_eq!(first.code, 0, "{}", first.all());
+    let after = other.tf(&["plan", "-no-color", "-input=false", "-lock-timeout=0s"]);
+    assert_ne!(after.code, 1, "the lock is released once the first plan ends:\n{}", after.all());
 }

@@ -1,4 +1,6 @@
-# Production: two replicas sized for normal traffic (runbook: db.r6g.xlarge, "Low traffic";
+# Production: the runbook's tables as they are (API services, workers, two db.r6g.xlarge
+# replicas, the Redis cluster at 4 shards of cache.r6g.xlarge, Origin Shield on the API
+# origin). Staging uses the same modules; only the values below differ.
 
 terraform {
   required_version = ">= 1.0.3"
@@ -8,8 +10,16 @@ terraform {
       version = "~> 0.1"
     }
   }
+  # Shared state with locking, as CI runs it. The bucket and table exist before the first
+  # init (one bucket and one lock table for every environment; the key tells them apart).
+  backend "s3" {
+    bucket         = "skillancer-terraform-state"
+    key            = "scaling/production.tfstate"
+    region         = "us-east-1"
+    dynamodb_table = "skillancer-terraform-locks"
+    encrypt        = true
+  }
 }
-# move to db.r6g.2xlarge before known peaks). Class changes wait for the maintenance window.
 
 variable "rds_endpoint" {
   description = "RDS endpoint override (an emulator in tests); null for AWS."
@@ -17,17 +27,77 @@ variable "rds_endpoint" {
   default     = null
 }
 
+variable "elasticache_endpoint" {
+  description = "ElastiCache endpoint override (an emulator in tests); null for AWS."
+  type        = string
+  default     = null
+}
+
+variable "cloudfront_endpoint" {
+  description = "CloudFront endpoint override (an emulator in tests); null for AWS."
+  type        = string
+  default     = null
+}
+
+variable "kubeconfig" {
+  description = "Path to the cluster's kubeconfig; null for KUBECONFIG, ~/.kube/config or in-cluster."
+  type        = string
+  default     = null
+}
+
 provider "scaling" {
   region = "us-east-1"
   endpoints {
-    rds = var.rds_endpoint
+    rds         = var.rds_endpoint
+    elasticache = var.elasticache_endpoint
+    cloudfront  = var.cloudfront_endpoint
   }
+  kubernetes {
+    config_path = var.kubeconfig
+  }
+}
+
+variable "distribution_id" {
+  description = "The production CDN's CloudFront distribution."
+  type        = string
+  default     = "E2QWRUHAPOMQZL"
+}
+
+locals {
+  environment = "production"
+  # Known traffic events: the runbook's pre-scaling before a spike ("Preparing for Traffic
+  # Spikes"), held for the event's window. Staging rehearses the same schedule, scaled down.
+  events = [
+    {
+      name         = "spring-launch"
+      start        = "0 8 15 3 *"
+      end          = "0 20 15 3 *"
+      timezone     = "America/New_York"
+      min_replicas = { api-gateway = 15, market-svc = 12, auth-svc = 10 }
+    },
+  ]
+}
+
+module "api_autoscaling" {
+  source = "../../modules/api-autoscaling"
+
+  namespace    = local.environment
+  scale_factor = 1
+  events       = local.events
+}
+
+module "queue_workers" {
+  source = "../../modules/queue-workers"
+
+  namespace     = local.environment
+  redis_address = "redis.production.svc:6379"
+  scale_factor  = 1
 }
 
 module "read_replicas" {
   source = "../../modules/read-replicas"
 
-  environment                   = "production"
+  environment                   = local.environment
   source_db_instance_identifier = "skillancer-production"
   replica_count                 = 2
   instance_class                = "db.r6g.xlarge"
@@ -35,6 +105,33 @@ module "read_replicas" {
   tags                          = { cost-center = "platform" }
 }
 
+module "redis_shards" {
+  source = "../../modules/redis-shards"
+
+  replication_group_id = "skillancer-production-redis"
+  node_group_count     = 4
+  node_type            = "cache.r6g.xlarge"
+}
+
+module "origin_shield" {
+  source = "../../modules/origin-shield"
+
+  distribution_id = var.distribution_id
+  origins         = { api = "us-east-1" }
+}
+
+output "api_ranges" {
+  value = module.api_autoscaling.ranges
+}
+
+output "worker_ranges" {
+  value = module.queue_workers.ranges
+}
+
 output "replica_endpoints" {
   value = module.read_replicas.endpoints
+}
+
+output "redis_node_groups" {
+  value = module.redis_shards.node_group_ids
 }
