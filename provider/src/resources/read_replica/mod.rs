@@ -14,16 +14,16 @@ use aws_sdk_rds::types::{DbInstance, Tag};
 use scaling_schema::validator::{each, int_between, one_of, string_check, string_map_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
-mod validate;
+pub(crate) mod validate;
 
 use super::Context;
 use crate::aws_error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
-use crate::framework::wait::{Acceptor, WaitError, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
+use crate::rds::{rds_client, wait_available, wait_deleted};
 use validate::{
     availability_zone_problem, identifier_problem, instance_class_problem, kms_key_arn_problem, parameter_group_problem,
     security_group_problem, source_problem, subnet_group_problem, tag_key_problem, tag_value_problem, MAX_TAGS, STORAGE_TYPES,
@@ -49,82 +49,9 @@ fn same_source(a: &str, b: &str, replica_arn: &str) -> bool {
     source.len() == 7 && replica.len() == 7 && source[..5] == replica[..5] && source[5] == "db" && source[6] == identifier
 }
 
-/// Statuses RDS cannot leave without someone's help: waiting on would only time out.
-const FAILED_STATUSES: &[&str] = &[
-    "failed",
-    "inaccessible-encryption-credentials",
-    "inaccessible-encryption-credentials-recoverable",
-    "incompatible-network",
-    "incompatible-option-group",
-    "incompatible-parameters",
-    "incompatible-restore",
-    "insufficient-capacity",
-    "restore-error",
-];
-// `storage-full` is not among them: storage autoscaling or a storage change brings the instance
-// back, and a wait that times out still names the status it last saw.
-
-/// Statuses in which the instance serves and its last modification is in place. After a
-/// storage change RDS reports `storage-optimization` for hours while the instance works.
-const USABLE_STATUSES: &[&str] = &["available", "storage-optimization"];
-
-fn waiter(max_wait: Duration) -> Waiter {
-    Waiter::new(max_wait).with_delays(Duration::from_secs(2), Duration::from_secs(30))
-}
-
 impl ReadReplica {
     fn timeouts() -> Timeouts {
         Timeouts { create: Duration::from_secs(40 * 60), update: Duration::from_secs(80 * 60), delete: Duration::from_secs(60 * 60) }
-    }
-
-    /// Waits until the instance is `available` and, when given, has become what `done` checks.
-    async fn wait_available(
-        ctx: &Context,
-        id: &str,
-        max_wait: Duration,
-        done: impl Fn(&DbInstance) -> bool,
-    ) -> Result<DbInstance, WaitError<ClientError>> {
-        waiter(max_wait)
-            .wait(&format!("DB instance {id} to become available"), &ctx.stop, || async {
-                Ok(match Self::look_up_in_wait(ctx, id).await? {
-                    Err(why) => Acceptor::Retry(why),
-                    // Just after a create call the instance may not be listed yet.
-                    Ok(None) => Acceptor::Retry("not listed yet".into()),
-                    Ok(Some(i)) => {
-                        let status = i.db_instance_status().unwrap_or("unknown").to_string();
-                        if FAILED_STATUSES.contains(&status.as_str()) {
-                            Acceptor::Failure(format!("status {status}"))
-                        } else if USABLE_STATUSES.contains(&status.as_str()) && done(&i) {
-                            Acceptor::Success(i)
-                        } else {
-                            Acceptor::Retry(status)
-                        }
-                    }
-                })
-            })
-            .await
-    }
-
-    async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<ClientError>> {
-        waiter(max_wait)
-            .wait(&format!("DB instance {id} to be deleted"), &ctx.stop, || async {
-                Ok(match Self::look_up_in_wait(ctx, id).await? {
-                    Err(why) => Acceptor::Retry(why),
-                    Ok(None) => Acceptor::Success(()),
-                    Ok(Some(i)) => Acceptor::Retry(i.db_instance_status().unwrap_or("unknown").to_string()),
-                })
-            })
-            .await
-    }
-
-    /// A look-up during a wait. Throttling or a dropped connection says nothing about the
-    /// instance, so the wait goes on (Err inside: why this poll learned nothing) rather than
-    /// failing a 40-minute create over one unlucky call.
-    async fn look_up_in_wait(ctx: &Context, id: &str) -> Result<Result<Option<DbInstance>, String>, ClientError> {
-        match ctx.clients.rds_instance(id).await {
-            Err(e) if e.is_transient() => Ok(Err(e.to_string())),
-            other => other.map(Ok),
-        }
     }
 
     /// State from what RDS reports, keeping what only the configuration knows (apply
@@ -250,7 +177,7 @@ impl ReadReplica {
         let existing = ctx.clients.rds_instance(id).await.map_err(|e| e.to_string())?;
         let Some(existing) = existing else { return Ok(None) };
         if existing.db_instance_status() == Some("deleting") {
-            Self::wait_deleted(ctx, id, timeout).await.map_err(|e| e.to_string())?;
+            wait_deleted(ctx, id, timeout).await.map_err(|e| e.to_string())?;
             return Ok(None);
         }
         let wanted = planned.str_attr("source_db_instance_identifier");
@@ -282,7 +209,7 @@ impl ReadReplica {
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(Service::Rds, "ModifyDBInstance", &e).to_string())?;
-        Self::wait_available(ctx, id, max_wait, |i| instance_parameter_group(i) == Some(group)).await.map_err(|e| e.to_string())
+        wait_available(ctx, id, max_wait, |i| instance_parameter_group(i) == Some(group)).await.map_err(|e| e.to_string())
     }
 
     async fn promote(ctx: &Context, id: &str, max_wait: Duration) -> Result<DbInstance, String> {
@@ -297,9 +224,7 @@ impl ReadReplica {
             .map_err(|e| AwsError::from_sdk(Service::Rds, "PromoteReadReplica", &e).to_string())?;
         // RDS reports `available` with the source still set right after the call, then goes
         // through modifying and rebooting: done is available with no source any more.
-        Self::wait_available(ctx, id, max_wait, |i| i.read_replica_source_db_instance_identifier().is_none())
-            .await
-            .map_err(|e| e.to_string())
+        wait_available(ctx, id, max_wait, |i| i.read_replica_source_db_instance_identifier().is_none()).await.map_err(|e| e.to_string())
     }
 }
 
@@ -329,17 +254,6 @@ fn import_problem(instance: &DbInstance, imported: &Value) -> Option<(&'static s
             format!("DB instance {id} still replicates from {source}. Import it as {id}, without {PROMOTED_SUFFIX}."),
         )),
         _ => None,
-    }
-}
-
-/// The RDS client, or an error diagnostic saying why there is none (no region, for one).
-async fn rds_client<'a>(ctx: &'a Context, diags: &mut Diagnostics) -> Option<&'a aws_sdk_rds::Client> {
-    match ctx.clients.rds().await {
-        Ok(rds) => Some(rds),
-        Err(e) => {
-            diags.error("AWS is not configured", e.to_string());
-            None
-        }
     }
 }
 
@@ -844,7 +758,7 @@ impl Resource<Clients> for ReadReplica {
             None => planned.clone(),
         };
         let deadline = tokio::time::Instant::now() + req.timeout;
-        let mut instance = match Self::wait_available(ctx, id, req.timeout, |_| true).await {
+        let mut instance = match wait_available(ctx, id, req.timeout, |_| true).await {
             Ok(i) => i,
             Err(e) => {
                 resp.diagnostics.error("The read replica did not become available", e.to_string());
@@ -962,7 +876,7 @@ impl Resource<Clients> for ReadReplica {
             // the state reads as what they will be); the rest are waited for until RDS reports them.
             let applied_now: Vec<&str> = changed.iter().copied().filter(|a| now || !DEFERRABLE.contains(a)).collect();
             if !applied_now.is_empty() {
-                let waited = Self::wait_available(ctx, &id, left(), |i| {
+                let waited = wait_available(ctx, &id, left(), |i| {
                     let reported = Self::state_from(i, planned);
                     applied_now.iter().all(|a| reported.attr(a) == planned.attr(a))
                         && (!now || i.pending_modified_values().is_none_or(|p| !defers_any(p)))
@@ -1057,7 +971,7 @@ impl Resource<Clients> for ReadReplica {
                 return;
             }
         }
-        if let Err(e) = Self::wait_deleted(ctx, id, req.timeout).await {
+        if let Err(e) = wait_deleted(ctx, id, req.timeout).await {
             resp.diagnostics.error("The read replica was not deleted in time", e.to_string());
         }
     }
