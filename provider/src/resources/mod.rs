@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod db_instance_class;
 pub mod origin_shield;
 pub mod profile;
 pub mod read_replica;
@@ -17,5 +18,6 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(read_replica::ReadReplica),
         Box::new(redis_shard_config::RedisShardConfig),
         Box::new(origin_shield::OriginShield),
+        Box::new(db_instance_class::DbInstanceClass),
     ]
 }
