@@ -7,7 +7,7 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use crate::{free_port, tool, ACCESS_KEY, SECRET_KEY};
+use crate::{free_port, tool, ACCESS_KEY, REGION, SECRET_KEY};
 
 /// A moto server. It stops when this value is dropped or when the process that started it
 /// exits in any way: statics are never dropped, so a watchdog shell holds a pipe from us and
@@ -171,6 +171,56 @@ impl Moto {
         Fut: std::future::Future<Output = T>,
     {
         block_on(f(aws_sdk_cloudfront::Client::new(&self.sdk_config("us-east-1"))))
+    }
+
+    /// Runs `f` with an EKS client for `region` on this moto.
+    pub fn eks<T, F, Fut>(&self, region: &str, f: F) -> T
+    where
+        F: FnOnce(aws_sdk_eks::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        block_on(f(aws_sdk_eks::Client::new(&self.sdk_config(region))))
+    }
+
+    /// An EKS managed node group made elsewhere (as aws_eks_node_group would), with `sizes`
+    /// (min, max, desired), in cluster `cluster` (made too, if it is not there yet).
+    pub fn create_node_group(&self, cluster: &str, name: &str, (min, max, desired): (i32, i32, i32)) {
+        let (cluster, name) = (cluster.to_string(), name.to_string());
+        self.eks(REGION, |c| async move {
+            let vpc = aws_sdk_eks::types::VpcConfigRequest::builder().subnet_ids("subnet-0123456789abcdef0").build();
+            let role = "arn:aws:iam::123456789012:role/eks";
+            let made = c.create_cluster().name(&cluster).role_arn(role).resources_vpc_config(vpc).send().await;
+            if let Err(e) = made {
+                let e = e.into_service_error();
+                assert!(e.is_resource_in_use_exception(), "create cluster {cluster}: {e:?}");
+            }
+            let sizes = aws_sdk_eks::types::NodegroupScalingConfig::builder().min_size(min).max_size(max).desired_size(desired).build();
+            c.create_nodegroup()
+                .cluster_name(&cluster)
+                .nodegroup_name(&name)
+                .node_role("arn:aws:iam::123456789012:role/eks-nodes")
+                .subnets("subnet-0123456789abcdef0")
+                .scaling_config(sizes)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("create node group {cluster}/{name}: {e:?}"));
+        });
+    }
+
+    /// (min, max, desired) of a node group, as DescribeNodegroup reports them.
+    pub fn node_group_sizes(&self, cluster: &str, name: &str) -> (i32, i32, i32) {
+        let (cluster, name) = (cluster.to_string(), name.to_string());
+        self.eks(REGION, |c| async move {
+            let group = c.describe_nodegroup().cluster_name(&cluster).nodegroup_name(&name).send().await.expect("describe node group");
+            let s = group.nodegroup.and_then(|n| n.scaling_config).expect("scaling config");
+            (s.min_size.unwrap_or(-1), s.max_size.unwrap_or(-1), s.desired_size.unwrap_or(-1))
+        })
+    }
+
+    /// Lets a node group's update in progress finish before the next describe, as if the
+    /// minutes it takes had passed.
+    pub fn settle_node_group(&self, cluster: &str, name: &str) {
+        self.command("@eks-settle", &format!("{cluster}/{name}"));
     }
 
     /// What every client of this moto shares: its endpoint, `region`, the tests' credentials.
