@@ -35,6 +35,7 @@ pub enum Service {
     Rds,
     ElastiCache,
     CloudFront,
+    Eks,
 }
 
 impl Service {
@@ -44,6 +45,7 @@ impl Service {
             Service::Rds => "rds",
             Service::ElastiCache => "elasticache",
             Service::CloudFront => "cloudfront",
+            Service::Eks => "eks",
         }
     }
 }
@@ -154,7 +156,11 @@ fn classify(code: &str, status: u16) -> Kind {
         Kind::Throttled
     } else if DENIED.contains(&code) {
         Kind::AccessDenied
-    } else if code.ends_with("NotFound") || code.ends_with("NotFoundFault") || code.starts_with("NoSuch") {
+    } else if code.ends_with("NotFound")
+        || code.ends_with("NotFoundFault")
+        || code.ends_with("NotFoundException")
+        || code.starts_with("NoSuch")
+    {
         Kind::NotFound
     } else if status >= 500 {
         Kind::Unavailable
@@ -210,6 +216,7 @@ mod tests {
         assert_eq!(classify("InternalFailure", 500), Kind::Unavailable);
         assert_eq!(classify("RequestExpired", 400), Kind::AccessDenied);
         assert_eq!(classify("NoSuchDistribution", 404), Kind::NotFound);
+        assert_eq!(classify("ResourceNotFoundException", 404), Kind::NotFound);
         assert_eq!(classify("PreconditionFailed", 412), Kind::Invalid);
     }
 

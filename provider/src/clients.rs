@@ -22,6 +22,7 @@ pub struct Endpoints {
     pub rds: Option<String>,
     pub elasticache: Option<String>,
     pub cloudfront: Option<String>,
+    pub eks: Option<String>,
 }
 
 /// How to build the AWS configuration: region and profile as set in the provider block (else
@@ -75,6 +76,7 @@ pub struct Clients {
     rds: OnceLock<aws_sdk_rds::Client>,
     elasticache: OnceLock<aws_sdk_elasticache::Client>,
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
+    eks: OnceLock<aws_sdk_eks::Client>,
     rds_instances: OnceLock<InstanceLookup>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
@@ -102,6 +104,7 @@ impl Clients {
             rds: OnceLock::new(),
             elasticache: OnceLock::new(),
             cloudfront: OnceLock::new(),
+            eks: OnceLock::new(),
             rds_instances: OnceLock::new(),
             distributions: OnceLock::new(),
             distribution_writers: std::sync::Mutex::new(HashMap::new()),
@@ -174,6 +177,17 @@ impl Clients {
                 conf = conf.endpoint_url(url);
             }
             aws_sdk_elasticache::Client::from_conf(conf.build())
+        }))
+    }
+
+    pub async fn eks(&self) -> Result<&aws_sdk_eks::Client, ClientError> {
+        let aws = self.aws().await?;
+        Ok(self.eks.get_or_init(|| {
+            let mut conf = aws_sdk_eks::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            if let Some(url) = &self.endpoints.eks {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_eks::Client::from_conf(conf.build())
         }))
     }
 

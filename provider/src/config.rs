@@ -112,7 +112,8 @@ impl Provider for ScalingProvider {
                         Block::new("Custom service endpoints.")
                             .attribute(endpoint("rds", "RDS"))
                             .attribute(endpoint("elasticache", "ElastiCache"))
-                            .attribute(endpoint("cloudfront", "CloudFront")),
+                            .attribute(endpoint("cloudfront", "CloudFront"))
+                            .attribute(endpoint("eks", "EKS")),
                     ),
                 )
                 .block(NestedBlock::new(
@@ -139,8 +140,12 @@ impl Provider for ScalingProvider {
         let known = |v: &Value| v.as_str().map(str::to_string);
         let aws = aws_settings(config);
         let e = config.attr("endpoints");
-        let endpoints =
-            Endpoints { rds: known(e.attr("rds")), elasticache: known(e.attr("elasticache")), cloudfront: known(e.attr("cloudfront")) };
+        let endpoints = Endpoints {
+            rds: known(e.attr("rds")),
+            elasticache: known(e.attr("elasticache")),
+            cloudfront: known(e.attr("cloudfront")),
+            eks: known(e.attr("eks")),
+        };
         tracing::debug!(custom_rds_endpoint = endpoints.rds.is_some(), "configured");
         let k = config.attr("kubernetes");
         let kube = KubeSettings {

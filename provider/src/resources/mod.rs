@@ -1,6 +1,7 @@
 //! One module per resource.
 
 pub mod db_instance_class;
+pub mod node_group;
 pub mod origin_shield;
 pub mod profile;
 pub mod read_replica;
@@ -19,5 +20,6 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(redis_shard_config::RedisShardConfig),
         Box::new(origin_shield::OriginShield),
         Box::new(db_instance_class::DbInstanceClass),
+        Box::new(node_group::NodeGroup),
     ]
 }
