@@ -8,6 +8,7 @@ pub mod cloudfront;
 pub mod config;
 pub mod error_chain;
 pub mod framework;
+pub mod kube_apply;
 pub mod kube_error;
 pub mod plugin;
 pub mod proto;

@@ -7,8 +7,7 @@
 //! a ScaledObject share the name.
 
 mod model;
-mod ownership;
-mod validate;
+pub(crate) mod validate;
 
 use std::time::Duration;
 
@@ -26,6 +25,7 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
+use crate::kube_apply::{apply, ownership, refuse_takeover, FIELD_MANAGER};
 use crate::kube_error;
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
 use validate::{
@@ -36,8 +36,6 @@ use validate::{
 pub struct ScalingProfile;
 
 const TYPE_NAME: &str = "scaling_profile";
-/// Server-side apply field manager: the fields this provider owns.
-const FIELD_MANAGER: &str = "terraform-provider-scaling";
 
 /// Kubernetes' documented defaults for a behaviour block (scale-up reacts at once, scale-down
 /// looks back 5 minutes; the largest change wins). Planned explicitly, so both kinds store the
@@ -227,7 +225,7 @@ impl ScalingProfile {
             Err(e) => return Err(kube_error::describe(&action, &e, &apis.server)),
         };
         resp.state = Self::state_of(&created, planned, kind, &api_version)?;
-        let applied = Self::write(&api, &profile.name, &manifest, false, &action, &apis.server).await?;
+        let applied = apply(&api, &profile.name, &manifest, false, &action, &apis.server).await?;
         resp.state = Self::state_of(&applied, planned, kind, &api_version)?;
         if let Err(e) = Self::hand_over_create_entry(&api, applied, &action, &apis.server).await {
             resp.diagnostics.warning("Field ownership not handed over yet", e);
@@ -360,36 +358,12 @@ impl ScalingProfile {
                     .map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
             }
         }
-        let obj = Self::write(&api, &profile.name, &manifest, force, &action, &apis.server).await?;
+        let obj = apply(&api, &profile.name, &manifest, force, &action, &apis.server).await?;
         let state = Self::state_of(&obj, planned, kind, &api_version)?;
         if let Err(e) = Self::hand_over_create_entry(&api, obj, &action, &apis.server).await {
             diags.warning("Field ownership not handed over yet", e);
         }
         Ok(state)
-    }
-
-    /// Server-side apply of `manifest`. Fields someone changed by hand are taken back (the plan
-    /// said so); fields another server-side-apply manager declares only with `force`.
-    async fn write(
-        api: &Api<DynamicObject>,
-        name: &str,
-        manifest: &Json,
-        force: bool,
-        action: &str,
-        server: &str,
-    ) -> Result<DynamicObject, String> {
-        let params = PatchParams::apply(FIELD_MANAGER);
-        let forced = params.clone().force();
-        match api.patch(name, if force { &forced } else { &params }, &Patch::Apply(manifest)).await {
-            Ok(obj) => Ok(obj),
-            Err(e) => match ownership::conflicts(&e, FIELD_MANAGER) {
-                Some(found) if found.iter().all(|c| !c.declarative) => {
-                    api.patch(name, &forced, &Patch::Apply(manifest)).await.map_err(|e| kube_error::describe(action, &e, server))
-                }
-                Some(found) => Err(refuse_takeover(action, &found)),
-                None => Err(kube_error::describe(action, &e, server)),
-            },
-        }
     }
 
     /// What applying `planned` would take from other field managers, by a dry run: the API
@@ -493,14 +467,6 @@ impl ScalingProfile {
             .await
             .map_err(|e| e.to_string())
     }
-}
-
-fn refuse_takeover(action: &str, found: &[ownership::Conflict]) -> String {
-    format!(
-        "{action}: fields owned by another field manager: {}. Set force_conflicts = true to take them over, or stop managing \
-         them in one of the two places.",
-        ownership::describe(found)
-    )
 }
 
 fn serves_kind(apis: &KubeApis, kind: &str) -> bool {

@@ -1,4 +1,4 @@
-//! Who owns which field of an autoscaler. Server-side apply refuses (HTTP 409) to change a
+//! Who owns which field of an object (an autoscaler, a ConfigMap's key). Server-side apply refuses (HTTP 409) to change a
 //! field that another field manager owns, unless forced. Two kinds of owner are told apart:
 //! - kubectl's imperative commands (`kubectl edit`, `patch`, `scale`, `label`, ...: managers
 //!   `kubectl-*` writing with operation `Update`) are someone changing the object by hand:
