@@ -1,5 +1,6 @@
-//! Who owns which field of an object (an autoscaler, a ConfigMap's key). Server-side apply refuses (HTTP 409) to change a
-//! field that another field manager owns, unless forced. Two kinds of owner are told apart:
+//! Who owns which field of an object (an autoscaler, a ConfigMap's key). Server-side apply
+//! refuses (HTTP 409) to change a field that another field manager owns, unless forced. Two
+//! kinds of owner are told apart:
 //! - kubectl's imperative commands (`kubectl edit`, `patch`, `scale`, `label`, ...: managers
 //!   `kubectl-*` writing with operation `Update`) are someone changing the object by hand:
 //!   drift, which apply takes back after the plan said so;

@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub mod connection_pool;
 pub mod db_instance_class;
 pub mod node_group;
 pub mod origin_shield;
@@ -21,5 +22,6 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(origin_shield::OriginShield),
         Box::new(db_instance_class::DbInstanceClass),
         Box::new(node_group::NodeGroup),
+        Box::new(connection_pool::ConnectionPool),
     ]
 }
