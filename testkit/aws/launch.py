@@ -16,6 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import extensions.cloudfront  # noqa: E402,F401  (patches moto on import)
+import extensions.cloudwatch  # noqa: E402,F401
 import extensions.eks  # noqa: E402,F401
 import extensions.elasticache  # noqa: E402,F401
 import extensions.rds  # noqa: E402,F401

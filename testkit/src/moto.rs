@@ -224,7 +224,7 @@ impl Moto {
     }
 
     /// What every client of this moto shares: its endpoint, `region`, the tests' credentials.
-    fn sdk_config(&self, region: &str) -> aws_types::SdkConfig {
+    pub fn sdk_config(&self, region: &str) -> aws_types::SdkConfig {
         use aws_sdk_rds::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
         aws_types::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
