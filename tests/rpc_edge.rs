@@ -139,6 +139,8 @@ fn type_name() -> impl Strategy<Value = String> {
         Just("scaling_profile".to_string()),
         Just("scaling_redis_shard_config".to_string()),
         Just("scaling_origin_shield".to_string()),
+        Just("scaling_capacity".to_string()),
+        Just("scaling_connection_pool".to_string()),
         ".{0,24}",
     ]
 }

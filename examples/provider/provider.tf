@@ -28,7 +28,7 @@ provider "scaling" {
 }
 
 # A second configuration for local emulators, like the ones scripts/quickstart.sh starts: moto
-# for RDS, ElastiCache, CloudFront and EKS, and a throwaway kube-apiserver. Resources choose it with
+# for RDS, ElastiCache, CloudFront, EKS and CloudWatch, and a throwaway kube-apiserver. Resources choose it with
 # `provider = scaling.local`.
 provider "scaling" {
   alias  = "local"
@@ -39,6 +39,7 @@ provider "scaling" {
     elasticache = "http://127.0.0.1:5000"
     cloudfront  = "http://127.0.0.1:5000"
     eks         = "http://127.0.0.1:5000"
+    cloudwatch  = "http://127.0.0.1:5000"
   }
 
   kubernetes {

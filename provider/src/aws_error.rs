@@ -36,6 +36,7 @@ pub enum Service {
     ElastiCache,
     CloudFront,
     Eks,
+    CloudWatch,
 }
 
 impl Service {
@@ -46,6 +47,7 @@ impl Service {
             Service::ElastiCache => "elasticache",
             Service::CloudFront => "cloudfront",
             Service::Eks => "eks",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }

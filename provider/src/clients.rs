@@ -23,6 +23,7 @@ pub struct Endpoints {
     pub elasticache: Option<String>,
     pub cloudfront: Option<String>,
     pub eks: Option<String>,
+    pub cloudwatch: Option<String>,
 }
 
 /// How to build the AWS configuration: region and profile as set in the provider block (else
@@ -77,6 +78,7 @@ pub struct Clients {
     elasticache: OnceLock<aws_sdk_elasticache::Client>,
     cloudfront: OnceLock<aws_sdk_cloudfront::Client>,
     eks: OnceLock<aws_sdk_eks::Client>,
+    cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
     rds_instances: OnceLock<InstanceLookup>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
@@ -105,6 +107,7 @@ impl Clients {
             elasticache: OnceLock::new(),
             cloudfront: OnceLock::new(),
             eks: OnceLock::new(),
+            cloudwatch: OnceLock::new(),
             rds_instances: OnceLock::new(),
             distributions: OnceLock::new(),
             distribution_writers: std::sync::Mutex::new(HashMap::new()),
@@ -188,6 +191,17 @@ impl Clients {
                 conf = conf.endpoint_url(url);
             }
             aws_sdk_eks::Client::from_conf(conf.build())
+        }))
+    }
+
+    pub async fn cloudwatch(&self) -> Result<&aws_sdk_cloudwatch::Client, ClientError> {
+        let aws = self.aws().await?;
+        Ok(self.cloudwatch.get_or_init(|| {
+            let mut conf = aws_sdk_cloudwatch::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            if let Some(url) = &self.endpoints.cloudwatch {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_cloudwatch::Client::from_conf(conf.build())
         }))
     }
 

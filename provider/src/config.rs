@@ -113,7 +113,8 @@ impl Provider for ScalingProvider {
                             .attribute(endpoint("rds", "RDS"))
                             .attribute(endpoint("elasticache", "ElastiCache"))
                             .attribute(endpoint("cloudfront", "CloudFront"))
-                            .attribute(endpoint("eks", "EKS")),
+                            .attribute(endpoint("eks", "EKS"))
+                            .attribute(endpoint("cloudwatch", "CloudWatch")),
                     ),
                 )
                 .block(NestedBlock::new(
@@ -145,6 +146,7 @@ impl Provider for ScalingProvider {
             elasticache: known(e.attr("elasticache")),
             cloudfront: known(e.attr("cloudfront")),
             eks: known(e.attr("eks")),
+            cloudwatch: known(e.attr("cloudwatch")),
         };
         tracing::debug!(custom_rds_endpoint = endpoints.rds.is_some(), "configured");
         let k = config.attr("kubernetes");

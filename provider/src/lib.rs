@@ -6,6 +6,7 @@ pub mod batch;
 pub mod clients;
 pub mod cloudfront;
 pub mod config;
+pub mod data_sources;
 pub mod error_chain;
 pub mod framework;
 pub mod kube_apply;
@@ -19,7 +20,7 @@ pub mod stop;
 
 use std::sync::Arc;
 
-/// The provider with every resource registered.
+/// The provider with every resource and data source registered.
 pub fn provider_server() -> Arc<framework::ProviderServer<config::ScalingProvider>> {
-    Arc::new(framework::ProviderServer::new(config::ScalingProvider, resources::all()))
+    Arc::new(framework::ProviderServer::new(config::ScalingProvider, resources::all(), data_sources::all()))
 }

@@ -127,7 +127,7 @@ impl Workspace {
             .map(|m| {
                 let rds = self.rds_endpoint.clone().unwrap_or_else(|| m.endpoint());
                 format!(
-                    "  endpoints {{\n    rds         = \"{rds}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n    eks         = \"{0}\"\n  }}\n",
+                    "  endpoints {{\n    rds         = \"{rds}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n    eks         = \"{0}\"\n    cloudwatch  = \"{0}\"\n  }}\n",
                     m.endpoint()
                 )
             })

@@ -76,7 +76,11 @@ impl Capacity {
         let (client, apis) = ctx.clients.kube().await?;
         let hpa_api = apis.hpa_version.map(|v| {
             let gvk = GroupVersionKind::gvk("autoscaling", v, "HorizontalPodAutoscaler");
-            Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk_with_plural(&gvk, "horizontalpodautoscalers"))
+            Api::<DynamicObject>::namespaced_with(
+                client.clone(),
+                namespace,
+                &ApiResource::from_gvk_with_plural(&gvk, "horizontalpodautoscalers"),
+            )
         });
         let get = |api: &Api<DynamicObject>, what: String, name: String| {
             let api = api.clone();
@@ -95,7 +99,8 @@ impl Capacity {
         }
         if apis.keda {
             let gvk = GroupVersionKind::gvk("keda.sh", "v1alpha1", "ScaledObject");
-            let api = Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk_with_plural(&gvk, "scaledobjects"));
+            let api =
+                Api::<DynamicObject>::namespaced_with(client.clone(), namespace, &ApiResource::from_gvk_with_plural(&gvk, "scaledobjects"));
             if let Some(so) = get(&api, "ScaledObject".into(), name.to_string()).await? {
                 let limit = so["spec"]["maxReplicaCount"].as_i64().unwrap_or(KEDA_DEFAULT_MAX);
                 let hpa_name = so["status"]["hpaName"].as_str().map(str::to_string).unwrap_or_else(|| format!("keda-hpa-{name}"));
@@ -112,7 +117,11 @@ impl Capacity {
 
     /// The CloudWatch series each database and Redis line needs, fetched at once: query id =>
     /// (maximum over the window, the latest value).
-    async fn metrics(ctx: &Context, queries: Vec<MetricDataQuery>, window: Duration) -> Result<BTreeMap<String, (Option<f64>, Option<f64>)>, String> {
+    async fn metrics(
+        ctx: &Context,
+        queries: Vec<MetricDataQuery>,
+        window: Duration,
+    ) -> Result<BTreeMap<String, (Option<f64>, Option<f64>)>, String> {
         if queries.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -146,11 +155,7 @@ fn hpa_line(hpa: &Json, limit: Option<i64>) -> Line {
     let current = hpa["status"]["currentReplicas"].as_i64();
     let desired = hpa["status"]["desiredReplicas"].as_i64();
     let limit = limit.or(hpa["spec"]["maxReplicas"].as_i64());
-    Line {
-        current: current.map(|n| n as f64),
-        peak: current.max(desired).map(|n| n as f64),
-        limit: limit.map(|n| n as f64),
-    }
+    Line { current: current.map(|n| n as f64), peak: current.max(desired).map(|n| n as f64), limit: limit.map(|n| n as f64) }
 }
 
 /// A GetMetricData query: the series' maximum per minute.
@@ -190,9 +195,15 @@ impl DataSource<Clients> for Capacity {
                  replicas now; peak: the larger of now and what the autoscaler wants; limit: its maximum.",
             )
             .attribute(
-                Attribute::required("namespace", Type::String).describe("Namespace.").validate(string_check("a DNS-1123 label", dns_label_problem)),
+                Attribute::required("namespace", Type::String)
+                    .describe("Namespace.")
+                    .validate(string_check("a DNS-1123 label", dns_label_problem)),
             )
-            .attribute(Attribute::required("name", Type::String).describe("Name of the HPA or ScaledObject.").validate(string_check("a DNS-1123 subdomain", dns_subdomain_problem)))
+            .attribute(
+                Attribute::required("name", Type::String)
+                    .describe("Name of the HPA or ScaledObject.")
+                    .validate(string_check("a DNS-1123 subdomain", dns_subdomain_problem)),
+            )
             .attribute(Attribute::computed("kind", Type::String).describe("`HorizontalPodAutoscaler` or `ScaledObject`.")),
             "Most replicas it may run.",
         );
@@ -219,15 +230,16 @@ impl DataSource<Clients> for Capacity {
                 "A Redis replication group's memory. Current and peak: CloudWatch's `DatabaseMemoryUsagePercentage`, the \
                  latest and the maximum over `window`, of its fullest node; limit: 100.",
             )
-            .attribute(Attribute::required("replication_group_id", Type::String).describe("The replication group.").validate(
-                string_check("a replication group id", |id: &str| {
+            .attribute(Attribute::required("replication_group_id", Type::String).describe("The replication group.").validate(string_check(
+                "a replication group id",
+                |id: &str| {
                     if !id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
                         Ok(())
                     } else {
                         Err("must be 1 to 40 lowercase letters, digits or hyphens".into())
                     }
-                }),
-            ))
+                },
+            )))
             .attribute(Attribute::computed("node_type", Type::String).describe("Its node type now.")),
             "100 (percent).",
         );
@@ -258,11 +270,11 @@ impl DataSource<Clients> for Capacity {
 
     async fn read(&self, ctx: &Context, req: ReadDataRequest<'_>, resp: &mut ReadDataResponse) {
         let config = req.config;
-        let window = config.attr("window").as_str().unwrap_or(DEFAULT_WINDOW);
-        let window = parse_duration(window).unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(15 * 24 * 3600));
+        let window_text = config.attr("window").as_str().unwrap_or(DEFAULT_WINDOW);
+        let window = parse_duration(window_text).unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(15 * 24 * 3600));
         let mut state = config.clone();
         state.set_attr("id", Value::from("capacity"));
-        state.set_attr("window", Value::from(config.attr("window").as_str().unwrap_or(DEFAULT_WINDOW)));
+        state.set_attr("window", Value::from(window_text));
         // (label, path, headroom) of every line, for the headroom check.
         let mut lines: Vec<(String, AttributePath, Line)> = Vec::new();
 
@@ -291,10 +303,18 @@ impl DataSource<Clients> for Capacity {
             match ctx.clients.rds_instance(id).await {
                 Ok(Some(instance)) => {
                     queries.push(query(format!("db{i}"), "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", id)));
-                    databases.push((block.clone(), instance.db_instance_class().map(str::to_string), block.attr("max_connections").as_i64().unwrap_or(0)));
+                    databases.push((
+                        block.clone(),
+                        instance.db_instance_class().map(str::to_string),
+                        block.attr("max_connections").as_i64().unwrap_or(0),
+                    ));
                 }
                 Ok(None) => {
-                    resp.diagnostics.error_at(AttributePath::of("database").index(i), "No such DB instance", format!("DB instance {id} does not exist."));
+                    resp.diagnostics.error_at(
+                        AttributePath::of("database").index(i),
+                        "No such DB instance",
+                        format!("DB instance {id} does not exist."),
+                    );
                     return;
                 }
                 Err(e) => {
@@ -307,9 +327,12 @@ impl DataSource<Clients> for Capacity {
         for (i, block) in config.attr("redis").elements().iter().enumerate() {
             let id = block.str_attr("replication_group_id");
             let described = match ctx.clients.elasticache().await {
-                Ok(client) => client.describe_replication_groups().replication_group_id(id).send().await.map_err(|e| {
-                    AwsError::from_sdk(Service::ElastiCache, "DescribeReplicationGroups", &e)
-                }),
+                Ok(client) => client
+                    .describe_replication_groups()
+                    .replication_group_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::from_sdk(Service::ElastiCache, "DescribeReplicationGroups", &e)),
                 Err(e) => {
                     resp.diagnostics.error("AWS is not configured", e.to_string());
                     return;
@@ -324,7 +347,11 @@ impl DataSource<Clients> for Capacity {
                 }
             };
             let Some(group) = group else {
-                resp.diagnostics.error_at(AttributePath::of("redis").index(i), "No such replication group", format!("Replication group {id} does not exist."));
+                resp.diagnostics.error_at(
+                    AttributePath::of("redis").index(i),
+                    "No such replication group",
+                    format!("Replication group {id} does not exist."),
+                );
                 return;
             };
             let members: Vec<String> = group.member_clusters().to_vec();
@@ -363,16 +390,17 @@ impl DataSource<Clients> for Capacity {
         state.set_attr("autoscaler", Value::List(autoscalers));
         state.set_attr("database", Value::List(database_values));
         state.set_attr("redis", Value::List(redis_values));
-        let lowest = lines.iter().filter_map(|(_, _, l)| l.headroom_percent()).fold(None, |m: Option<f64>, h| Some(m.map_or(h, |m| m.min(h))));
+        let lowest =
+            lines.iter().filter_map(|(_, _, l)| l.headroom_percent()).fold(None, |m: Option<f64>, h| Some(m.map_or(h, |m| m.min(h))));
         state.set_attr("lowest_headroom_percent", number(lowest));
-        headroom_check(config, &lines, window, &mut resp.diagnostics);
+        headroom_check(config, &lines, window_text, &mut resp.diagnostics);
         resp.state = state;
     }
 }
 
 /// Lines short of `min_headroom_percent` are one error each, naming them; a line with no data
 /// (no CloudWatch points in the window) is a warning, since nothing says it is short.
-fn headroom_check(config: &Value, lines: &[(String, AttributePath, Line)], window: Duration, diags: &mut Diagnostics) {
+fn headroom_check(config: &Value, lines: &[(String, AttributePath, Line)], window: &str, diags: &mut Diagnostics) {
     let Some(min) = config.attr("min_headroom_percent").as_i64() else { return };
     for (label, path, line) in lines {
         match line.headroom_percent() {
@@ -389,7 +417,7 @@ fn headroom_check(config: &Value, lines: &[(String, AttributePath, Line)], windo
             None => diags.warning_at(
                 path.clone(),
                 "No data for the headroom check",
-                format!("{label}: no usage data in the last {}s, so its headroom is unknown.", window.as_secs()),
+                format!("{label}: no usage data in the last {window}, so its headroom is unknown."),
             ),
         }
     }

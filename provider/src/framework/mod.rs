@@ -1,6 +1,6 @@
 //! A protocol-free provider framework in the spirit of terraform-plugin-framework's `fwserver`:
-//! one handler per RPC working on schema values, a `Resource` trait with request/response
-//! structs carrying diagnostics, schema-driven validation and planning, timeouts and import.
+//! one handler per RPC working on schema values, `Resource` and `DataSource` traits with
+//! request/response structs carrying diagnostics, schema-driven validation and planning, timeouts and import.
 //! The tfplugin6 adapter in `crate::server` converts to and from the wire.
 
 mod plan;
@@ -16,7 +16,7 @@ use scaling_schema::{AttributePath, Diagnostics, Schema, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use plan::reconcile_with_plan;
-pub use server::{unknown_resource, ImportedResource, PlanResult, ProviderServer};
+pub use server::{unknown_data_source, unknown_resource, ImportedResource, PlanResult, ProviderServer};
 pub use timeouts::Timeouts;
 
 /// What every resource operation may use: what the provider's configuration produced (its
@@ -133,4 +133,26 @@ pub trait Resource<C: Send + Sync + 'static>: Send + Sync {
     /// The partial state an import ID stands for; `read` completes it. The ID format belongs in
     /// the resource's documentation.
     fn import_state(&self, id: &str, diags: &mut Diagnostics) -> Option<Value>;
+}
+
+pub struct ReadDataRequest<'a> {
+    pub config: &'a Value,
+}
+
+/// `state` is the configuration with every computed attribute filled in.
+#[derive(Default)]
+pub struct ReadDataResponse {
+    pub state: Value,
+    pub diagnostics: Diagnostics,
+}
+
+/// One data source type, served with the clients `C` its provider configures: read at plan
+/// time, nothing stored between runs.
+#[async_trait]
+pub trait DataSource<C: Send + Sync + 'static>: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Cross-attribute checks beyond per-attribute validators; `config` may hold unknowns.
+    fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
+    async fn read(&self, ctx: &Context<C>, req: ReadDataRequest<'_>, resp: &mut ReadDataResponse);
 }

@@ -8,9 +8,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::plan::{fill_defaults, plan_change, reconcile_with_plan, strip_unknowns};
 use super::{
-    Context, CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider, ReadRequest, ReadResponse,
-    Resource, Timeouts, UpdateRequest, UpdateResponse,
+    Context, CreateRequest, CreateResponse, DataSource, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, Provider,
+    ReadDataRequest, ReadDataResponse, ReadRequest, ReadResponse, Resource, Timeouts, UpdateRequest, UpdateResponse,
 };
+
+struct RegisteredData<C: Send + Sync + 'static> {
+    source: Box<dyn DataSource<C>>,
+    schema: Schema,
+    ty: Type,
+}
+
 struct Registered<C: Send + Sync + 'static> {
     resource: Box<dyn Resource<C>>,
     schema: Schema,
@@ -33,6 +40,7 @@ pub struct ProviderServer<P: Provider> {
     provider_schema: Schema,
     provider_type: Type,
     resources: BTreeMap<&'static str, Registered<P::Clients>>,
+    data_sources: BTreeMap<&'static str, RegisteredData<P::Clients>>,
     configuration: RwLock<Configuration<P::Clients>>,
     stop: CancellationToken,
 }
@@ -48,6 +56,12 @@ pub struct ImportedResource {
     pub state: Value,
 }
 
+pub fn unknown_data_source(type_name: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error("Unknown data source type", format!("This provider has no data source type {type_name:?}."));
+    d
+}
+
 pub fn unknown_resource(type_name: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
     d.error("Unknown resource type", format!("This provider has no resource type {type_name:?}."));
@@ -55,7 +69,11 @@ pub fn unknown_resource(type_name: &str) -> Diagnostics {
 }
 
 impl<P: Provider> ProviderServer<P> {
-    pub fn new(provider: P, resources: Vec<Box<dyn Resource<P::Clients>>>) -> ProviderServer<P> {
+    pub fn new(
+        provider: P,
+        resources: Vec<Box<dyn Resource<P::Clients>>>,
+        data_sources: Vec<Box<dyn DataSource<P::Clients>>>,
+    ) -> ProviderServer<P> {
         let provider_schema = provider.schema();
         let provider_type = provider_schema.block.value_type();
         let resources = resources
@@ -67,11 +85,20 @@ impl<P: Provider> ProviderServer<P> {
                 (resource.type_name(), Registered { resource, schema, ty, timeouts })
             })
             .collect();
+        let data_sources = data_sources
+            .into_iter()
+            .map(|source| {
+                let schema = source.schema();
+                let ty = schema.block.value_type();
+                (source.type_name(), RegisteredData { source, schema, ty })
+            })
+            .collect();
         ProviderServer {
             provider,
             provider_schema,
             provider_type,
             resources,
+            data_sources,
             configuration: RwLock::new(Configuration::NotYet),
             stop: CancellationToken::new(),
         }
@@ -92,6 +119,38 @@ impl<P: Provider> ProviderServer<P> {
     /// The value type of a resource, for decoding its wire values.
     pub fn resource_type(&self, type_name: &str) -> Option<&Type> {
         self.resources.get(type_name).map(|r| &r.ty)
+    }
+
+    pub fn data_source_schemas(&self) -> impl Iterator<Item = (&'static str, &Schema)> {
+        self.data_sources.iter().map(|(name, d)| (*name, &d.schema))
+    }
+
+    /// The value type of a data source, for decoding its wire values.
+    pub fn data_source_type(&self, type_name: &str) -> Option<&Type> {
+        self.data_sources.get(type_name).map(|d| &d.ty)
+    }
+
+    pub fn validate_data_source_config(&self, type_name: &str, config: &Value) -> Diagnostics {
+        let Some(d) = self.data_sources.get(type_name) else { return unknown_data_source(type_name) };
+        let mut diags = Diagnostics::new();
+        d.schema.block.validate(config, &AttributePath::root(), &mut diags);
+        d.source.validate(config, &mut diags);
+        diags
+    }
+
+    /// Reads a data source: its configuration with every computed attribute filled in.
+    pub async fn read_data_source(&self, type_name: &str, config: &Value) -> (Value, Diagnostics) {
+        let Some(d) = self.data_sources.get(type_name) else { return (Value::Null, unknown_data_source(type_name)) };
+        let ctx = match self.context() {
+            Ok(c) => c,
+            Err(diags) => return (Value::Null, diags),
+        };
+        let mut resp = ReadDataResponse::default();
+        d.source.read(&ctx, ReadDataRequest { config }, &mut resp).await;
+        if resp.diagnostics.has_errors() {
+            return (Value::Null, resp.diagnostics);
+        }
+        (complete_object(&d.ty, strip_unknowns(&resp.state)), resp.diagnostics)
     }
 
     fn registered(&self, type_name: &str) -> Result<&Registered<P::Clients>, Diagnostics> {
@@ -422,7 +481,7 @@ mod tests {
 
     #[tokio::test]
     async fn stop_provider_ends_a_waiting_create_and_records_what_exists_untainted() {
-        let server = Arc::new(ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]));
+        let server = Arc::new(ProviderServer::new(TestProvider, vec![Box::new(NeverReady)], Vec::new()));
         let configured = server.configure_provider(&Value::object([("region", Value::from("us-east-1"))])).await;
         assert!(!configured.has_errors(), "{configured:?}");
         let planned = Value::object([("id", Value::Unknown), ("name", Value::from("x"))]);
@@ -441,7 +500,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_provider_settings_keep_the_prior_state_and_reach_no_api() {
-        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]);
+        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)], Vec::new());
         let configured = server.configure_provider(&Value::object([("region", Value::Unknown)])).await;
         assert!(!configured.has_errors(), "{configured:?}");
         let state = Value::object([("id", Value::from("made-1")), ("name", Value::from("x"))]);
@@ -460,7 +519,7 @@ mod tests {
 
     #[tokio::test]
     async fn resources_are_refused_before_configuration() {
-        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)]);
+        let server = ProviderServer::new(TestProvider, vec![Box::new(NeverReady)], Vec::new());
         let (_, diags) = server.read_resource("test_never_ready", &Value::object([("name", Value::from("x"))])).await;
         assert!(diags.iter().any(|d| d.summary == "Provider not configured"));
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use scaling_schema::{Diagnostics, Value};
 use tonic::{Request, Response, Status};
 
-use crate::framework::{unknown_resource, Provider as FrameworkProvider, ProviderServer};
+use crate::framework::{unknown_data_source, unknown_resource, Provider as FrameworkProvider, ProviderServer};
 use crate::proto::tfplugin6 as pb;
 use pb::provider_server::Provider;
 
@@ -27,16 +27,10 @@ fn provider_schema_response<P: FrameworkProvider>(server: &ProviderServer<P>) ->
     pb::get_provider_schema::Response {
         provider: Some(convert::schema(server.provider_schema())),
         resource_schemas: server.resource_schemas().map(|(name, s)| (name.to_string(), convert::schema(s))).collect(),
-        data_source_schemas: Default::default(),
+        data_source_schemas: server.data_source_schemas().map(|(name, s)| (name.to_string(), convert::schema(s))).collect(),
         diagnostics: Vec::new(),
         provider_meta: None,
     }
-}
-
-fn no_data_sources(type_name: &str) -> Vec<pb::Diagnostic> {
-    let mut d = Diagnostics::new();
-    d.error("Unknown data source type", format!("This provider has no data sources; {type_name:?} is not one of them."));
-    convert::diagnostics(d)
 }
 
 #[tonic::async_trait]
@@ -81,7 +75,15 @@ impl<P: FrameworkProvider> Provider for Proto6Server<P> {
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let req = request.into_inner();
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: no_data_sources(&req.type_name) }))
+        let Some(ty) = self.inner.data_source_type(&req.type_name) else {
+            let d = unknown_data_source(&req.type_name);
+            return Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: convert::diagnostics(d) }));
+        };
+        let mut diags = Diagnostics::new();
+        if let Some(config) = convert::decode(req.config.as_ref(), ty, "data source configuration", &mut diags) {
+            diags.extend(self.inner.validate_data_source_config(&req.type_name, &config));
+        }
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: convert::diagnostics(diags) }))
     }
 
     async fn upgrade_resource_state(
@@ -245,7 +247,18 @@ impl<P: FrameworkProvider> Provider for Proto6Server<P> {
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = request.into_inner();
-        Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: no_data_sources(&req.type_name) }))
+        let Some(ty) = self.inner.data_source_type(&req.type_name).cloned() else {
+            let d = unknown_data_source(&req.type_name);
+            return Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: convert::diagnostics(d) }));
+        };
+        let mut diags = Diagnostics::new();
+        let Some(config) = convert::decode(req.config.as_ref(), &ty, "data source configuration", &mut diags) else {
+            return Ok(Response::new(pb::read_data_source::Response { state: None, diagnostics: convert::diagnostics(diags) }));
+        };
+        let (state, d) = self.inner.read_data_source(&req.type_name, &config).await;
+        diags.extend(d);
+        let state = if diags.has_errors() { None } else { convert::encode(&state, &ty, &mut diags) };
+        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: convert::diagnostics(diags) }))
     }
 
     async fn stop_provider(&self, _: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
