@@ -259,3 +259,65 @@ fn another_tools_key_a_failed_rollout_and_a_deleted_config_map() {
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("No such ConfigMap"), "{}", plan.all());
 }
+
+/// A restart that fails (a misspelt Deployment) leaves the written settings owed a restart: the
+/// next plan says so and the next apply makes it, though the file no longer changes.
+#[test]
+fn a_failed_restart_is_owed_and_made_by_the_next_apply() {
+    let cluster = KubeCluster::shared();
+    pgbouncer(cluster, "pool-owed", "kubectl-create", CONFIG);
+    let ws = workspace(cluster);
+    let config = |deployment: &str| {
+        pool("pool-owed", "default_pool_size = 60", &format!("  restart_deployment = \"{deployment}\"\n  wait_for_rollout   = false\n"))
+    };
+    ws.write(&config("pgbouncr"));
+    ws.init();
+    // On create, a warning: an error would taint the resource, and its replacement, finding the
+    // file as wanted, would owe nothing.
+    let applied = ws.apply();
+    assert!(applied.flat().contains("The settings were written but PgBouncer was not restarted"), "{}", applied.all());
+    assert!(file(cluster, "pool-owed").contains("default_pool_size = 60"));
+    assert_eq!(restarted_at(cluster, "pool-owed"), None);
+    assert_eq!(ws.plan().code, 2, "the restart is owed");
+    // On update, an error.
+    let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("The next apply restarts it"), "{}", failed.all());
+
+    ws.write(&config("pgbouncer"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("A restart owed from an earlier apply"), "{}", plan.all());
+    ws.apply();
+    assert!(restarted_at(cluster, "pool-owed").is_some(), "restarted by the next apply");
+    assert_eq!(ws.plan().code, 0);
+}
+
+/// Two pools writing two keys of one ConfigMap (a read-write and a read-only PgBouncer): each
+/// apply leaves the other's key as it is.
+#[test]
+fn two_keys_of_one_config_map_are_written_independently() {
+    let cluster = KubeCluster::shared();
+    pgbouncer(cluster, "pool-two", "kubectl-create", CONFIG);
+    cluster.edit(CONFIG_MAP.0, CONFIG_MAP.1, "pool-two", "pgbouncer-config", serde_json::json!({"data": {"pgbouncer-ro.ini": CONFIG}}));
+    let ws = workspace(cluster);
+    let two = |rw: i64, ro: i64| {
+        format!(
+            "{}{}",
+            pool("pool-two", &format!("default_pool_size = {rw}"), ""),
+            pool("pool-two", &format!("default_pool_size = {ro}"), "  key        = \"pgbouncer-ro.ini\"\n")
+                .replace("\"pgbouncer\" {", "\"readonly\" {")
+        )
+    };
+    ws.write(&two(30, 10));
+    ws.init();
+    ws.apply();
+    ws.write(&two(40, 10));
+    ws.apply();
+    let object = cluster.get(CONFIG_MAP.0, CONFIG_MAP.1, "pool-two", "pgbouncer-config").unwrap();
+    let data = &object["data"];
+    assert!(data["pgbouncer.ini"].as_str().unwrap().contains("default_pool_size = 40"), "{data}");
+    assert!(data["pgbouncer-ro.ini"].as_str().unwrap().contains("default_pool_size = 10"), "the other key stays: {data}");
+    assert!(data["userlist.txt"].is_string(), "keys no pool owns stay: {data}");
+    assert_eq!(ws.plan().code, 0);
+}

@@ -11,8 +11,9 @@ use crate::kube_error;
 /// Server-side apply field manager: the fields this provider owns.
 pub const FIELD_MANAGER: &str = "terraform-provider-scaling";
 
-/// Server-side apply of `manifest`. Fields someone changed by hand are taken back (the plan
-/// said so); fields another server-side-apply manager declares only with `force`.
+/// Server-side apply of `manifest` under `FIELD_MANAGER`. Fields someone changed by hand are
+/// taken back (the plan said so); fields another server-side-apply manager declares only with
+/// `force`.
 pub async fn apply(
     api: &Api<DynamicObject>,
     name: &str,
@@ -21,11 +22,26 @@ pub async fn apply(
     action: &str,
     server: &str,
 ) -> Result<DynamicObject, String> {
-    let params = PatchParams::apply(FIELD_MANAGER);
+    apply_as(FIELD_MANAGER, api, name, manifest, force, action, server).await
+}
+
+/// `apply` under `manager`: server-side apply removes the fields a manager applied before and
+/// leaves out now, so writers of different parts of one object (keys of one ConfigMap) need a
+/// manager each.
+pub async fn apply_as(
+    manager: &str,
+    api: &Api<DynamicObject>,
+    name: &str,
+    manifest: &Json,
+    force: bool,
+    action: &str,
+    server: &str,
+) -> Result<DynamicObject, String> {
+    let params = PatchParams::apply(manager);
     let forced = params.clone().force();
     match api.patch(name, if force { &forced } else { &params }, &Patch::Apply(manifest)).await {
         Ok(obj) => Ok(obj),
-        Err(e) => match ownership::conflicts(&e, FIELD_MANAGER) {
+        Err(e) => match ownership::conflicts(&e, manager) {
             Some(found) if found.iter().all(|c| !c.declarative) => {
                 api.patch(name, &forced, &Patch::Apply(manifest)).await.map_err(|e| kube_error::describe(action, &e, server))
             }

@@ -28,7 +28,7 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::kube_apply::{apply, FIELD_MANAGER};
+use crate::kube_apply::{apply_as, FIELD_MANAGER};
 use crate::kube_error;
 
 pub struct ConnectionPool;
@@ -67,6 +67,19 @@ fn owned_settings(text: &str, owned: impl Iterator<Item = String>) -> Value {
     Value::Map(map)
 }
 
+/// Whether a restart is owed: some setting has a value PgBouncer was not restarted with (a
+/// restart that failed or was interrupted). Dropping a setting owes none.
+fn restart_owed(settings: &Value, restarted_with: &Value) -> bool {
+    let restarted = restarted_with.entries();
+    settings.entries().into_iter().flatten().any(|(name, value)| restarted.and_then(|r| r.get(name)) != Some(value))
+}
+
+/// The field manager writing `key`: one per key, since server-side apply drops the fields a
+/// manager applied before and leaves out now (another pool's key in the same ConfigMap).
+fn manager_for(key: &str) -> String {
+    format!("{FIELD_MANAGER}/{key}")
+}
+
 fn config_maps(client: &kube::Client, namespace: &str) -> Api<ConfigMap> {
     Api::namespaced(client.clone(), namespace)
 }
@@ -101,13 +114,21 @@ impl ConnectionPool {
         }
     }
 
-    /// State from the file's text: the owned settings (those `resource` names) as it holds them.
-    fn state_from(text: &str, resource: &Value, restarted_at: Value) -> Value {
+    /// State from the file's text: the owned settings (those `resource` names) as it holds them,
+    /// and the last restart (`restarted_at`, `restarted_settings`) as `restart` says.
+    fn state_from(text: &str, resource: &Value, restart: &Value) -> Value {
         let owned = resource.attr("settings").entries().into_iter().flatten().map(|(name, _)| name.clone());
-        let mut state = resource.clone();
+        let mut state = Self::with_restart(resource, restart);
         state.set_attr("id", Value::from(format!("{}/{}", resource.str_attr("namespace"), resource.str_attr("config_map")).as_str()));
         state.set_attr("settings", owned_settings(text, owned));
-        state.set_attr("restarted_at", restarted_at);
+        state
+    }
+
+    fn with_restart(resource: &Value, restart: &Value) -> Value {
+        let mut state = resource.clone();
+        for attr in ["restarted_at", "restarted_settings"] {
+            state.set_attr(attr, restart.attr(attr).clone());
+        }
         state
     }
 
@@ -135,7 +156,7 @@ impl ConnectionPool {
                 "data": {key: new_text},
             });
             let action = format!("writing {key} of ConfigMap {namespace}/{name}");
-            match apply(&api, name, &manifest, force, &action, &apis.server).await {
+            match apply_as(&manager_for(key), &api, name, &manifest, force, &action, &apis.server).await {
                 Ok(_) => return Ok(true),
                 Err(e) if e.contains("(HTTP 409)") && e.contains("the object has been modified") => {
                     tracing::info!(namespace, config_map = name, "the ConfigMap changed under us; reading it again");
@@ -179,39 +200,61 @@ impl ConnectionPool {
             .map_err(|e| e.to_string())
     }
 
-    /// Writes, restarts and waits as planned; the state reports what the file holds then.
-    async fn converge(ctx: &Context, planned: &Value, prior_restart: Value, timeout: Duration, diags: &mut Diagnostics) -> Value {
+    /// Writes, restarts and waits as planned; the state reports what the file holds then. A
+    /// restart owed from before (it failed or was interrupted) is made even when the file is
+    /// already as wanted.
+    async fn converge(ctx: &Context, planned: &Value, prior: &Value, timeout: Duration, diags: &mut Diagnostics) -> Value {
         let (namespace, name, key) = (planned.str_attr("namespace"), planned.str_attr("config_map"), planned.str_attr("key"));
-        let mut restarted_at = prior_restart;
-        match Self::write_settings(ctx, planned).await {
-            Ok(true) => {
-                if let Some(deployment) = planned.attr("restart_deployment").as_str() {
-                    match Self::restart(ctx, namespace, deployment).await {
-                        Ok(at) => {
-                            restarted_at = Value::from(at.as_str());
-                            if planned.attr("wait_for_rollout").as_bool() == Some(true) {
-                                if let Err(e) = Self::wait_for_rollout(ctx, namespace, deployment, timeout).await {
-                                    diags.error_at(AttributePath::of("wait_for_rollout"), "The rollout did not finish", e);
-                                }
-                            }
+        let settings = planned.attr("settings");
+        let mut restart = Value::object([
+            ("restarted_at", prior.attr("restarted_at").clone()),
+            ("restarted_settings", prior.attr("restarted_settings").clone()),
+        ]);
+        let written = match Self::write_settings(ctx, planned).await {
+            Ok(written) => written,
+            Err(e) => {
+                diags.error_at(AttributePath::of("settings"), "Could not write the PgBouncer settings", e);
+                return prior.clone();
+            }
+        };
+        let owed = !prior.is_null() && restart_owed(settings, prior.attr("restarted_settings"));
+        match planned.attr("restart_deployment").as_str() {
+            Some(deployment) if written || owed => match Self::restart(ctx, namespace, deployment).await {
+                Ok(at) => {
+                    restart.set_attr("restarted_at", Value::from(at.as_str()));
+                    restart.set_attr("restarted_settings", settings.clone());
+                    if planned.attr("wait_for_rollout").as_bool() == Some(true) {
+                        if let Err(e) = Self::wait_for_rollout(ctx, namespace, deployment, timeout).await {
+                            diags.error_at(AttributePath::of("wait_for_rollout"), "The rollout did not finish", e);
                         }
-                        Err(e) => diags.error_at(
-                            AttributePath::of("restart_deployment"),
-                            "The settings were written but PgBouncer was not restarted",
-                            format!("{e}. The new settings take effect when its pods restart."),
-                        ),
                     }
                 }
-            }
-            Ok(false) => {}
-            Err(e) => diags.error_at(AttributePath::of("settings"), "Could not write the PgBouncer settings", e),
+                // On create an error would taint the resource, and its replacement would find the
+                // file as wanted and owe nothing: a warning keeps the restart owed instead.
+                Err(e) if prior.is_null() => diags.warning_at(
+                    AttributePath::of("restart_deployment"),
+                    "The settings were written but PgBouncer was not restarted",
+                    format!("{e}. The next plan shows the restart as owed; until then the new settings wait for its pods to restart."),
+                ),
+                Err(e) => diags.error_at(
+                    AttributePath::of("restart_deployment"),
+                    "The settings were written but PgBouncer was not restarted",
+                    format!("{e}. The next apply restarts it; until then the new settings wait for its pods to restart."),
+                ),
+            },
+            // Nothing to roll out (the file already held these), or nothing to restart.
+            _ => restart.set_attr("restarted_settings", settings.clone()),
         }
         match Self::text(ctx, namespace, name, key).await {
-            Ok(Some((text, _))) => Self::state_from(&text, planned, restarted_at),
-            Ok(None) => Value::Null,
+            Ok(Some((text, _))) => Self::state_from(&text, planned, &restart),
+            Ok(None) => {
+                diags.error("The ConfigMap is gone", format!("ConfigMap {namespace}/{name} was deleted during the apply."));
+                Value::Null
+            }
+            // Not read back (stopped by Terraform, say): what was written is what was planned.
             Err(e) => {
                 diags.error("Could not read the ConfigMap back", e);
-                Value::Null
+                Self::with_restart(planned, &restart)
             }
         }
     }
@@ -310,6 +353,10 @@ impl Resource<Clients> for ConnectionPool {
                     .describe("The `kubectl.kubernetes.io/restartedAt` this resource last set on the Deployment's pods.")
                     .use_state_for_unknown(),
             )
+            .attribute(Attribute::computed("restarted_settings", Type::map(Type::Number)).describe(
+                "The settings PgBouncer runs with since the last restart (or that it read at start, when none was needed). A \
+                 restart that failed or was interrupted leaves them behind `settings`, and the next apply restarts again.",
+            ))
             .block(Self::timeouts().block()),
         }
     }
@@ -345,12 +392,16 @@ impl Resource<Clients> for ConnectionPool {
 
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         let prior = req.prior;
-        let changes = prior.is_null() || resp.planned.attr("settings") != prior.attr("settings");
-        if !changes {
-            resp.planned.set_attr("restarted_at", prior.attr("restarted_at").clone());
+        let planned = resp.planned.clone();
+        let owed = !prior.is_null()
+            && !planned.attr("restart_deployment").is_null()
+            && restart_owed(planned.attr("settings"), prior.attr("restarted_settings"));
+        if !prior.is_null() && planned.attr("settings") == prior.attr("settings") && !owed {
+            for attr in ["restarted_at", "restarted_settings"] {
+                resp.planned.set_attr(attr, prior.attr(attr).clone());
+            }
             return;
         }
-        let planned = resp.planned.clone();
         let (Some(namespace), Some(name), Some(key)) =
             (planned.attr("namespace").as_str(), planned.attr("config_map").as_str(), planned.attr("key").as_str())
         else {
@@ -388,15 +439,17 @@ impl Resource<Clients> for ConnectionPool {
             }
         };
         let writes = rewritten != text;
+        resp.planned.set_attr("restarted_settings", Value::Unknown);
         match planned.attr("restart_deployment").as_str() {
-            Some(deployment) if writes => {
+            Some(deployment) if writes || owed => {
                 resp.planned.set_attr("restarted_at", Value::Unknown);
+                let why = if writes { "The new settings take effect" } else { "A restart owed from an earlier apply is made:" };
                 resp.diagnostics.warning_at(
                     AttributePath::of("settings"),
                     "PgBouncer restarts",
                     format!(
-                        "The new settings take effect through a rolling restart of Deployment {namespace}/{deployment}: each \
-                         PgBouncer pod drops its client connections when it stops."
+                        "{why} through a rolling restart of Deployment {namespace}/{deployment}: each PgBouncer pod drops its \
+                         client connections when it stops."
                     ),
                 );
             }
@@ -411,7 +464,7 @@ impl Resource<Clients> for ConnectionPool {
     }
 
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
-        resp.state = Self::converge(ctx, req.planned, Value::Null, req.timeout, &mut resp.diagnostics).await;
+        resp.state = Self::converge(ctx, req.planned, &Value::Null, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
@@ -433,7 +486,13 @@ impl Resource<Clients> for ConnectionPool {
                         }
                     }
                 }
-                resp.state = Self::state_from(&text, &settings, state.attr("restarted_at").clone());
+                let mut restart = state.clone();
+                if state.attr("settings").is_null() {
+                    // Imported: the pods are taken to run what the file holds.
+                    let owned = settings.attr("settings").entries().into_iter().flatten().map(|(n, _)| n.clone());
+                    restart.set_attr("restarted_settings", owned_settings(&text, owned));
+                }
+                resp.state = Self::state_from(&text, &settings, &restart);
             }
             Ok(None) => {
                 tracing::info!(namespace, config_map = name, "ConfigMap no longer exists; removing the connection pool from state");
@@ -444,7 +503,7 @@ impl Resource<Clients> for ConnectionPool {
     }
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
-        resp.state = Self::converge(ctx, req.planned, req.prior.attr("restarted_at").clone(), req.timeout, &mut resp.diagnostics).await;
+        resp.state = Self::converge(ctx, req.planned, req.prior, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn delete(&self, _ctx: &Context, _req: DeleteRequest<'_>, _resp: &mut DeleteResponse) {
