@@ -123,9 +123,20 @@ fn bad_ranges_missing_node_groups_failed_updates_and_import() {
     );
     assert_eq!(moto.node_group_sizes("checks", "workers"), (2, 6, 3));
     let shown = ws.ok(&["state", "show", "-no-color", "scaling_node_group.workers"]).stdout;
-    assert!(shown.contains("max_size        = 6"), "{shown}");
+    assert!(shown.contains("max_size        = 6") && shown.contains("\"DEGRADED\""), "{shown}");
     ws.apply();
-    assert_eq!(moto.node_group_sizes("checks", "workers"), (2, 30, 25), "the next apply succeeds");
+    assert_eq!(moto.node_group_sizes("checks", "workers"), (2, 30, 25), "the next apply succeeds, on a DEGRADED node group");
+
+    // Successful, yet the instances cannot launch: a warning with EKS's health issue.
+    ws.write(&scaled("checks", "workers", 2, 40, "  desired_size    = 35\n"));
+    moto.fail_next("UpdateNodegroupConfig", "checks/workers", &["Degraded"]);
+    let degraded = ws.apply();
+    assert!(
+        degraded.flat().contains("The node group is DEGRADED") && degraded.flat().contains("AsgInstanceLaunchFailures"),
+        "{}",
+        degraded.all()
+    );
+    assert_eq!(moto.node_group_sizes("checks", "workers"), (2, 40, 35));
 
     // Import, then a clean plan.
     std::fs::remove_file(ws.state_file()).unwrap();

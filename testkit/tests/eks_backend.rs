@@ -115,5 +115,8 @@ fn a_failed_update_reports_its_errors_and_changes_nothing() {
         assert_eq!(u.errors()[0].error_code().map(|c| c.as_str()), Some("AsgInstanceLaunchFailures"));
         let group = c.describe_nodegroup().cluster_name("fail").nodegroup_name("workers").send().await.unwrap().nodegroup.unwrap();
         assert_eq!(group.scaling_config().and_then(|s| s.desired_size()), Some(3));
+        assert_eq!(group.status().map(|s| s.as_str()), Some("DEGRADED"), "instances that cannot launch leave it unhealthy");
+        let issue = &group.health().unwrap().issues()[0];
+        assert_eq!(issue.code().map(|c| c.as_str()), Some("AsgInstanceLaunchFailures"));
     });
 }

@@ -11,7 +11,10 @@
   ResourceNotFoundException;
 - a node group with an update in progress refuses another with ResourceInUseException;
 - a test can make the next update of a node group end `Failed`, with the errors EKS reports
-  when its Auto Scaling group cannot launch instances (the scaling config is then unchanged),
+  when its Auto Scaling group cannot launch instances (the scaling config is then unchanged,
+  and the node group `DEGRADED` with that health issue until an update succeeds), or end
+  `Successful` with the node group `DEGRADED` all the same (`Degraded`: the sizes are set,
+  the instances cannot launch),
   or answer ResourceInUseException (another update in progress) or ThrottlingException.
 
 docs/moto-facts.md states each behaviour with its source.
@@ -55,20 +58,24 @@ def tick(nodegroup: Nodegroup) -> None:
     update["scaling_left"] -= 1
     if update["scaling_left"] > 0:
         return
-    if update["scaling_fail"]:
+    launch_failure = {
+        "code": "AsgInstanceLaunchFailures",
+        "message": "Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not have "
+        "sufficient capacity in the Availability Zone you requested.",
+        "resourceIds": [nodegroup.resources["autoScalingGroups"][0]["name"]],
+    }
+    if update["scaling_fail"] == "Failed":
         update["status"] = "Failed"
-        update["errors"] = [
-            {
-                "errorCode": "AsgInstanceLaunchFailures",
-                "errorMessage": "Could not launch On-Demand Instances. InsufficientInstanceCapacity - We currently do not "
-                "have sufficient capacity in the Availability Zone you requested.",
-                "resourceIds": [nodegroup.resources["autoScalingGroups"][0]["name"]],
-            }
-        ]
+        update["errors"] = [{"errorCode": launch_failure["code"], "errorMessage": launch_failure["message"],
+                             "resourceIds": launch_failure["resourceIds"]}]
     else:
         nodegroup.scaling_config = update["scaling_target"]
         update["status"] = "Successful"
-    nodegroup.status = "ACTIVE"
+    # Instances that cannot launch leave the node group DEGRADED, with the reason as a health
+    # issue, whether the update itself failed or not; otherwise it is ACTIVE and healthy.
+    unhealthy = update["scaling_fail"] in ("Failed", "Degraded")
+    nodegroup.status = "DEGRADED" if unhealthy else "ACTIVE"
+    nodegroup.health = {"issues": [launch_failure] if unhealthy else []}
     nodegroup.modified_at = datetime.datetime.now(datetime.timezone.utc)
     nodegroup.scaling_update = None
 
@@ -105,9 +112,9 @@ def check(config: "dict[str, int]") -> None:
 
 original_update_nodegroup_config = EKSBackend.update_nodegroup_config
 
-# Node groups ("cluster/nodegroup") whose next update a test made fail (`Failed`), taken by
-# the request log below from the control file and by the update that follows.
-_failing: "dict[str, bool]" = {}
+# Node groups ("cluster/nodegroup") whose next update a test made end badly, `Failed` or
+# `Degraded`, taken by the request log below from the control file and by the update after.
+_failing: "dict[str, str]" = {}
 
 
 def update_nodegroup_config(self: EKSBackend, cluster_name: str, nodegroup_name: str, **kwargs: Any) -> "dict[str, Any]":
@@ -133,7 +140,7 @@ def update_nodegroup_config(self: EKSBackend, cluster_name: str, nodegroup_name:
         status="InProgress",
         scaling_left=steps(),
         scaling_target=target,
-        scaling_fail=_failing.pop(f"{cluster_name}/{nodegroup_name}", False),
+        scaling_fail=_failing.pop(f"{cluster_name}/{nodegroup_name}", None),
         scaling_nodegroup=nodegroup_name,
     )
     update["id"] = str(uuid.uuid4())
@@ -195,8 +202,8 @@ def call_action(self: EKSResponse) -> Any:
             message=f"Nodegroup {target} already has an update in progress",
         )
         answer_with(self, action, busy)
-    elif fault == "Failed" and action == "UpdateNodegroupConfig":
-        _failing[target] = True
+    elif fault in ("Failed", "Degraded") and action == "UpdateNodegroupConfig":
+        _failing[target] = fault
     return original_call_action(self)
 
 

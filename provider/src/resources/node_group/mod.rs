@@ -194,7 +194,8 @@ impl NodeGroup {
             .with_delays(Duration::from_secs(2), Duration::from_secs(20))
             .wait(&format!("node group {cluster}/{name} to finish its update"), &ctx.stop, || async {
                 Ok(match Self::describe(ctx, cluster, name).await {
-                    Ok(Some(n)) if n.status().is_some_and(|s| s.as_str() == "ACTIVE") => Acceptor::Success(()),
+                    // DEGRADED (instances could not launch) can last: it takes updates all the same.
+                    Ok(Some(n)) if n.status().is_some_and(|s| matches!(s.as_str(), "ACTIVE" | "DEGRADED")) => Acceptor::Success(()),
                     Ok(Some(n)) => Acceptor::Retry(n.status().map(|s| s.as_str().to_string()).unwrap_or_default()),
                     Ok(None) => Acceptor::Failure("the node group no longer exists".into()),
                     Err(ClientError::Aws(e)) => e.in_wait()?,
@@ -220,7 +221,10 @@ impl NodeGroup {
             diags.error(format!("Could not scale node group {cluster}/{name}"), why);
         }
         match Self::describe(ctx, cluster, name).await {
-            Ok(Some(n)) => Self::state_from(&n, planned),
+            Ok(Some(n)) => {
+                warn_degraded(&n, diags);
+                Self::state_from(&n, planned)
+            }
             Ok(None) => Value::Null,
             Err(e) => {
                 tracing::warn!(cluster, node_group = name, error = %e, "could not read the node group after scaling it");
@@ -228,6 +232,31 @@ impl NodeGroup {
             }
         }
     }
+}
+
+/// A node group that EKS reports DEGRADED took the scaling config but cannot run what it asks
+/// (instances fail to launch): say so, with EKS's health issues, rather than report success
+/// silently.
+fn warn_degraded(n: &Nodegroup, diags: &mut Diagnostics) {
+    if n.status().is_none_or(|s| s.as_str() != "DEGRADED") {
+        return;
+    }
+    let issues: Vec<String> = n
+        .health()
+        .map(|h| h.issues())
+        .unwrap_or_default()
+        .iter()
+        .map(|i| format!("{}: {}", i.code().map(|c| c.as_str()).unwrap_or("issue"), i.message().unwrap_or("no message")))
+        .collect();
+    diags.warning(
+        "The node group is DEGRADED",
+        format!(
+            "{}/{} is DEGRADED: {}. Its sizes are set, but nodes may not arrive until this is resolved.",
+            n.cluster_name().unwrap_or_default(),
+            n.nodegroup_name().unwrap_or_default(),
+            if issues.is_empty() { "EKS reports no health issue".to_string() } else { issues.join("; ") }
+        ),
+    );
 }
 
 /// The range rules EKS enforces, checked on known values: min <= max, and a configured desired
