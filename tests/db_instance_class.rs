@@ -221,3 +221,26 @@ fn ctrl_c_during_the_resize_keeps_the_resource_and_the_next_apply_finishes() {
     assert_eq!(modifications(moto, "cc-production"), 1, "the change was sent once");
     assert_eq!(ws.plan().code, 0);
 }
+
+/// A throttled describe during the apply: one error, and the state keeps the class RDS has
+/// (not the planned one it never got), so the next plan still shows the change.
+#[test]
+fn a_failed_read_during_apply_keeps_the_class_rds_has() {
+    let moto = Moto::shared();
+    primary(moto, "th-production", "db.r6g.xlarge", false);
+    let mut ws = workspace(moto);
+    ws.set_provider_settings("  max_retries = 0\n");
+    ws.write(&sized("th-production", "db.r6g.xlarge", "  apply_immediately = true\n"));
+    ws.init();
+    ws.apply();
+    ws.write(&sized("th-production", "db.r6g.2xlarge", "  apply_immediately = true\n"));
+    ws.ok(&["plan", "-no-color", "-input=false", "-out=resize.tfplan"]);
+    moto.fail_next("DescribeDBInstances", "th-production", &["Throttling"]);
+    let failed = ws.tf(&["apply", "-no-color", "-input=false", "resize.tfplan"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("Throttling"), "{}", failed.all());
+    let shown = ws.ok(&["state", "show", "-no-color", "scaling_db_instance_class.db"]).stdout;
+    assert!(shown.contains("\"db.r6g.xlarge\"") && !shown.contains("2xlarge"), "{shown}");
+    assert_eq!(modifications(moto, "th-production"), 0);
+    assert_eq!(ws.plan().code, 2, "the change is still planned");
+}

@@ -119,21 +119,30 @@ impl DbInstanceClass {
         wait_available(ctx, id, max_wait, landed).await.map_err(|e| e.to_string())
     }
 
-    /// The state to report after a failure part-way: what RDS says now, else what we had.
-    async fn current_state(ctx: &Context, id: &str, fallback: &Value) -> Value {
+    /// The state to report after a failure part-way: what RDS says now, else `known`, the last
+    /// state read (never the plan: RDS may not have taken it).
+    async fn current_state(ctx: &Context, id: &str, settings: &Value, known: &Value) -> Value {
         match ctx.clients.rds_instance(id).await {
-            Ok(Some(i)) => Self::state_from(&i, fallback),
+            Ok(Some(i)) => Self::state_from(&i, settings),
             Ok(None) => Value::Null,
             Err(e) => {
                 tracing::warn!(identifier = id, error = %e, "could not read the instance after a failure; keeping the last known state");
-                fallback.clone()
+                known.clone()
             }
         }
     }
 
     /// Brings the instance to the planned class and reports the state; on a failure the
-    /// diagnostics say why and the state is what RDS reports then.
-    async fn converge(ctx: &Context, id: &str, planned: &Value, settings: &Value, max_wait: Duration, diags: &mut Diagnostics) -> Value {
+    /// diagnostics say why and the state is what RDS reports then, else `known`.
+    async fn converge(
+        ctx: &Context,
+        id: &str,
+        planned: &Value,
+        settings: &Value,
+        known: &Value,
+        max_wait: Duration,
+        diags: &mut Diagnostics,
+    ) -> Value {
         let now = planned.attr("apply_immediately").as_bool() == Some(true);
         let want = planned.str_attr("instance_class");
         let instance = match ctx.clients.rds_instance(id).await {
@@ -144,7 +153,7 @@ impl DbInstanceClass {
             }
             Err(e) => {
                 diags.error("Could not read the DB instance", e.to_string());
-                return settings.clone();
+                return known.clone();
             }
         };
         // Asked for now while RDS still holds it for the window: send it again, immediately.
@@ -156,7 +165,7 @@ impl DbInstanceClass {
             Ok(i) => Self::state_from(&i, settings),
             Err(why) => {
                 diags.error_at(AttributePath::of("instance_class"), format!("Could not change {id} to {want}"), why);
-                Self::current_state(ctx, id, settings).await
+                Self::current_state(ctx, id, settings, known).await
             }
         }
     }
@@ -310,7 +319,7 @@ impl Resource<Clients> for DbInstanceClass {
         resp.state = adopted.clone();
         let mut settings = req.planned.clone();
         settings.set_attr("original_instance_class", adopted.attr("original_instance_class").clone());
-        resp.state = Self::converge(ctx, &id, req.planned, &settings, req.timeout, &mut resp.diagnostics).await;
+        resp.state = Self::converge(ctx, &id, req.planned, &settings, &adopted, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
@@ -333,7 +342,7 @@ impl Resource<Clients> for DbInstanceClass {
         }
         let mut settings = req.planned.clone();
         settings.set_attr("original_instance_class", req.prior.attr("original_instance_class").clone());
-        resp.state = Self::converge(ctx, &id, req.planned, &settings, req.timeout, &mut resp.diagnostics).await;
+        resp.state = Self::converge(ctx, &id, req.planned, &settings, req.prior, req.timeout, &mut resp.diagnostics).await;
     }
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
