@@ -152,6 +152,16 @@ fn the_capacity_table_live_and_a_plan_that_stops_short_of_headroom() {
     let missing = ws.plan();
     assert_eq!(missing.code, 1, "{}", missing.all());
     assert!(missing.flat().contains("no HorizontalPodAutoscaler or ScaledObject named cap/no-such-worker"), "{}", missing.all());
+    for window in ["0s", "400h"] {
+        ws.write(
+            &config
+                .replace("MIN", "15")
+                .replace("min_headroom_percent = 15", &format!("min_headroom_percent = 15\n  window = \"{window}\"")),
+        );
+        let refused = ws.plan();
+        assert_eq!(refused.code, 1, "{window}: {}", refused.all());
+        assert!(refused.flat().contains("Window out of range"), "{}", refused.all());
+    }
     ws.write(&config.replace("MIN", "150"));
     let bad = ws.plan();
     assert_eq!(bad.code, 1, "{}", bad.all());

@@ -32,10 +32,13 @@ const TYPE_NAME: &str = "scaling_capacity";
 const DEFAULT_WINDOW: &str = "1h";
 /// KEDA's default when a ScaledObject sets no maxReplicaCount.
 const KEDA_DEFAULT_MAX: i64 = 100;
+const MAX_WINDOW: Duration = Duration::from_secs(15 * 24 * 3600);
 
 /// One line of the table.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Line {
+    /// Where its usage comes from, for a line with none: "CloudWatch" or "status".
+    source: &'static str,
     current: Option<f64>,
     peak: Option<f64>,
     limit: Option<f64>,
@@ -108,7 +111,11 @@ impl Capacity {
                     Some(api) => get(api, "HorizontalPodAutoscaler".into(), hpa_name).await?,
                     None => None,
                 };
-                let line = hpa.map(|h| hpa_line(&h, Some(limit))).unwrap_or(Line { limit: Some(limit as f64), ..Line::default() });
+                let line = hpa.map(|h| hpa_line(&h, Some(limit))).unwrap_or(Line {
+                    source: "status",
+                    limit: Some(limit as f64),
+                    ..Line::default()
+                });
                 return Ok(("ScaledObject".into(), line));
             }
         }
@@ -155,7 +162,12 @@ fn hpa_line(hpa: &Json, limit: Option<i64>) -> Line {
     let current = hpa["status"]["currentReplicas"].as_i64();
     let desired = hpa["status"]["desiredReplicas"].as_i64();
     let limit = limit.or(hpa["spec"]["maxReplicas"].as_i64());
-    Line { current: current.map(|n| n as f64), peak: current.max(desired).map(|n| n as f64), limit: limit.map(|n| n as f64) }
+    Line {
+        source: "status",
+        current: current.map(|n| n as f64),
+        peak: current.max(desired).map(|n| n as f64),
+        limit: limit.map(|n| n as f64),
+    }
 }
 
 /// A GetMetricData query: the series' maximum per minute.
@@ -268,10 +280,23 @@ impl DataSource<Clients> for Capacity {
         }
     }
 
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let Some(window) = config.attr("window").as_str() else { return };
+        // CloudWatch keeps 1-minute data 15 days, and a window of nothing asks for nothing.
+        match parse_duration(window) {
+            Ok(d) if d.is_zero() || d > MAX_WINDOW => diags.error_at(
+                AttributePath::of("window"),
+                "Window out of range",
+                format!("window {window:?} must be above zero and at most 15 days (360h): CloudWatch keeps 1-minute data that long."),
+            ),
+            _ => {}
+        }
+    }
+
     async fn read(&self, ctx: &Context, req: ReadDataRequest<'_>, resp: &mut ReadDataResponse) {
         let config = req.config;
         let window_text = config.attr("window").as_str().unwrap_or(DEFAULT_WINDOW);
-        let window = parse_duration(window_text).unwrap_or(Duration::from_secs(3600)).min(Duration::from_secs(15 * 24 * 3600));
+        let window = parse_duration(window_text).unwrap_or(Duration::from_secs(3600)).min(MAX_WINDOW);
         let mut state = config.clone();
         state.set_attr("id", Value::from("capacity"));
         state.set_attr("window", Value::from(window_text));
@@ -372,7 +397,7 @@ impl DataSource<Clients> for Capacity {
         let mut database_values = Vec::new();
         for (i, (block, class, max_connections)) in databases.into_iter().enumerate() {
             let (peak, latest) = found.get(&format!("db{i}")).copied().unwrap_or_default();
-            let line = Line { current: latest, peak, limit: Some(max_connections as f64) };
+            let line = Line { source: "CloudWatch", current: latest, peak, limit: Some(max_connections as f64) };
             let mut v = line.clone().into_values(&block);
             v.set_attr("instance_class", Value::opt_string(class));
             lines.push((format!("database {}", block.str_attr("db_instance_identifier")), AttributePath::of("database").index(i), line));
@@ -381,7 +406,7 @@ impl DataSource<Clients> for Capacity {
         let mut redis_values = Vec::new();
         for (i, (block, node_type, ids)) in groups.into_iter().enumerate() {
             let (peak, latest) = combined(&found, &ids);
-            let line = Line { current: latest, peak, limit: Some(100.0) };
+            let line = Line { source: "CloudWatch", current: latest, peak, limit: Some(100.0) };
             let mut v = line.clone().into_values(&block);
             v.set_attr("node_type", Value::opt_string(node_type));
             lines.push((format!("redis {}", block.str_attr("replication_group_id")), AttributePath::of("redis").index(i), line));
@@ -417,7 +442,11 @@ fn headroom_check(config: &Value, lines: &[(String, AttributePath, Line)], windo
             None => diags.warning_at(
                 path.clone(),
                 "No data for the headroom check",
-                format!("{label}: no usage data in the last {window}, so its headroom is unknown."),
+                if line.source == "status" {
+                    format!("{label}: its autoscaler reports no replicas yet, so its headroom is unknown.")
+                } else {
+                    format!("{label}: no usage data in the last {window}, so its headroom is unknown.")
+                },
             ),
         }
     }
@@ -429,10 +458,10 @@ mod tests {
 
     #[test]
     fn headroom_is_what_the_peak_leaves_of_the_limit() {
-        assert_eq!(Line { current: Some(3.0), peak: Some(3.0), limit: Some(5.0) }.headroom_percent(), Some(40.0));
-        assert_eq!(Line { current: Some(300.0), peak: Some(800.0), limit: Some(2000.0) }.headroom_percent(), Some(60.0));
-        assert_eq!(Line { current: None, peak: None, limit: Some(100.0) }.headroom_percent(), None);
-        assert_eq!(Line { current: Some(1.0), peak: Some(2.0), limit: Some(3.0) }.headroom_percent(), Some(33.3));
+        assert_eq!(Line { current: Some(3.0), peak: Some(3.0), limit: Some(5.0), ..Line::default() }.headroom_percent(), Some(40.0));
+        assert_eq!(Line { current: Some(300.0), peak: Some(800.0), limit: Some(2000.0), ..Line::default() }.headroom_percent(), Some(60.0));
+        assert_eq!(Line { current: None, peak: None, limit: Some(100.0), ..Line::default() }.headroom_percent(), None);
+        assert_eq!(Line { current: Some(1.0), peak: Some(2.0), limit: Some(3.0), ..Line::default() }.headroom_percent(), Some(33.3));
     }
 
     #[test]
