@@ -69,4 +69,7 @@ async fn a_refused_request_is_a_cbor_error_with_its_code() {
     let e = refused.expect_err("EndTime before StartTime");
     assert_eq!(e.code(), Some("ValidationError"));
     assert_eq!(e.message(), Some("The parameter EndTime must be greater than StartTime."));
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(400));
+    let header = e.raw_response().and_then(|r| r.headers().get("x-amzn-query-error"));
+    assert_eq!(header, Some("ValidationError;Sender"), "query-compatible code");
 }

@@ -6,7 +6,8 @@ only in its query and JSON protocols, so such a call meets a 404.
 The launcher routes that path to moto's CloudWatch backend for GetMetricData and PutMetricData,
 decoding the CBOR request and encoding the answer with botocore's own CBOR codec, driven by
 CloudWatch's service model; an error is a CBOR `{"__type", "message"}` with its HTTP status, as
-the protocol specifies. docs/moto-facts.md states the sources.
+the protocol specifies, `__type` naming the model's error shape and `x-amzn-query-error` the
+query code (CloudWatch is query-compatible). docs/moto-facts.md states the sources.
 """
 
 import datetime
@@ -19,12 +20,19 @@ from botocore.serialize import RpcV2CBORSerializer
 from moto.cloudwatch import urls
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.cloudwatch.exceptions import ValidationError
 from moto.core.exceptions import ServiceException
 
 from . import log
 
 PATH = r"{0}/service/GraniteServiceVersion20100801/operation/(?P<operation>[A-Za-z]+)$"
 _model = botocore.session.get_session().get_service_model("cloudwatch")
+# CloudWatch is query-compatible: an error names its model shape in `__type`, and the query
+# code it had in the query protocol (moto's) in the x-amzn-query-error header.
+_ERRORS = {
+    (shape.metadata.get("error") or {}).get("code", shape.name): (shape.name, (shape.metadata.get("error") or {}).get("httpStatusCode", 400))
+    for shape in _model.error_shapes
+}
 
 
 def _decode(body: bytes) -> "dict[str, Any]":
@@ -55,6 +63,9 @@ def _region(headers: "dict[str, str]") -> str:
 
 
 def get_metric_data(backend: Any, params: "dict[str, Any]") -> "dict[str, Any]":
+    for i, query in enumerate(params.get("MetricDataQueries", []), start=1):
+        if "MetricStat" not in query and "Expression" not in query:
+            raise ValidationError(f"The parameter MetricDataQueries.member.{i}.MetricStat is required.")
     results = backend.get_metric_data(
         queries=params.get("MetricDataQueries", []),
         start_time=_utc(params["StartTime"]),
@@ -96,8 +107,9 @@ def cbor_operation(request: Any, full_url: str, headers: Any) -> "tuple[int, dic
     try:
         result = handler(backend, _decode(request.get_data()))
     except ServiceException as e:
-        # CloudWatch's client errors (InvalidParameterValue, ValidationError, ...) are 400s.
-        return 400, answer_headers, _encode_error({"__type": e.code, "message": e.message})
+        shape, status = _ERRORS.get(e.code, (e.code, 400))
+        headers = dict(answer_headers, **{"x-amzn-query-error": f"{e.code};Sender"})
+        return status, headers, _encode_error({"__type": f"com.amazonaws.cloudwatch#{shape}", "message": e.message})
     return 200, answer_headers, _encode(result, operation)
 
 
