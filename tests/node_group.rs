@@ -14,6 +14,17 @@ fn scaled(cluster: &str, name: &str, min: i64, max: i64, extra: &str) -> String 
     )
 }
 
+/// The desired size changed by someone else (the cluster autoscaler, or a person), the update
+/// finished.
+fn set_desired_elsewhere(moto: &Moto, cluster: &str, name: &str, desired: i32) {
+    let (owned_cluster, owned_name) = (cluster.to_string(), name.to_string());
+    moto.eks(REGION, |c| async move {
+        let sizes = aws_sdk_eks::types::NodegroupScalingConfig::builder().desired_size(desired).build();
+        c.update_nodegroup_config().cluster_name(owned_cluster).nodegroup_name(owned_name).scaling_config(sizes).send().await.unwrap();
+    });
+    moto.settle_node_group(cluster, name);
+}
+
 fn updates(moto: &Moto, target: &str) -> usize {
     moto.calls("eks").iter().filter(|(action, t)| action == "UpdateNodegroupConfig" && t == target).count()
 }
@@ -34,17 +45,7 @@ fn min_and_max_without_fighting_the_autoscaler_then_an_enforced_desired_size() {
     assert_eq!(ws.plan().code, 0);
 
     // The cluster autoscaler adds nodes: not drift, since the configuration leaves it out.
-    moto.eks(REGION, |c| async move {
-        let sizes = aws_sdk_eks::types::NodegroupScalingConfig::builder().desired_size(8).build();
-        c.update_nodegroup_config()
-            .cluster_name("skillancer")
-            .nodegroup_name("production-workers")
-            .scaling_config(sizes)
-            .send()
-            .await
-            .unwrap();
-    });
-    moto.settle_node_group("skillancer", "production-workers");
+    set_desired_elsewhere(moto, "skillancer", "production-workers", 8);
     assert_eq!(ws.plan().code, 0, "the autoscaler's desired size is not fought");
 
     // A new minimum above what runs: the desired size moves into the range, and the plan says so.
@@ -58,17 +59,7 @@ fn min_and_max_without_fighting_the_autoscaler_then_an_enforced_desired_size() {
     ws.write(&scaled("skillancer", "production-workers", 3, 12, "  desired_size    = 10\n"));
     ws.apply();
     assert_eq!(moto.node_group_sizes("skillancer", "production-workers"), (3, 12, 10));
-    moto.eks(REGION, |c| async move {
-        let sizes = aws_sdk_eks::types::NodegroupScalingConfig::builder().desired_size(5).build();
-        c.update_nodegroup_config()
-            .cluster_name("skillancer")
-            .nodegroup_name("production-workers")
-            .scaling_config(sizes)
-            .send()
-            .await
-            .unwrap();
-    });
-    moto.settle_node_group("skillancer", "production-workers");
+    set_desired_elsewhere(moto, "skillancer", "production-workers", 5);
     let drift = ws.plan();
     assert_eq!(drift.code, 2, "{}", drift.all());
     assert!(drift.stdout.contains("~ desired_size    = 5 -> 10"), "{}", drift.stdout);
