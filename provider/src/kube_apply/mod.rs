@@ -11,24 +11,12 @@ use crate::kube_error;
 /// Server-side apply field manager: the fields this provider owns.
 pub const FIELD_MANAGER: &str = "terraform-provider-scaling";
 
-/// Server-side apply of `manifest` under `FIELD_MANAGER`. Fields someone changed by hand are
-/// taken back (the plan said so); fields another server-side-apply manager declares only with
-/// `force`.
+/// Server-side apply of `manifest` under `manager` (`FIELD_MANAGER`, or a manager of its own
+/// for a writer of one part of an object: server-side apply removes the fields a manager
+/// applied before and leaves out now, so writers of different keys of one ConfigMap need one
+/// each). Fields someone changed by hand are taken back (the plan said so); fields another
+/// server-side-apply manager declares only with `force`.
 pub async fn apply(
-    api: &Api<DynamicObject>,
-    name: &str,
-    manifest: &Json,
-    force: bool,
-    action: &str,
-    server: &str,
-) -> Result<DynamicObject, String> {
-    apply_as(FIELD_MANAGER, api, name, manifest, force, action, server).await
-}
-
-/// `apply` under `manager`: server-side apply removes the fields a manager applied before and
-/// leaves out now, so writers of different parts of one object (keys of one ConfigMap) need a
-/// manager each.
-pub async fn apply_as(
     manager: &str,
     api: &Api<DynamicObject>,
     name: &str,

@@ -28,7 +28,7 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::kube_apply::{apply_as, FIELD_MANAGER};
+use crate::kube_apply::{apply, FIELD_MANAGER};
 use crate::kube_error;
 
 pub struct ConnectionPool;
@@ -156,7 +156,7 @@ impl ConnectionPool {
                 "data": {key: new_text},
             });
             let action = format!("writing {key} of ConfigMap {namespace}/{name}");
-            match apply_as(&manager_for(key), &api, name, &manifest, force, &action, &apis.server).await {
+            match apply(&manager_for(key), &api, name, &manifest, force, &action, &apis.server).await {
                 Ok(_) => return Ok(true),
                 Err(e) if e.contains("(HTTP 409)") && e.contains("the object has been modified") => {
                     tracing::info!(namespace, config_map = name, "the ConfigMap changed under us; reading it again");

@@ -225,7 +225,7 @@ impl ScalingProfile {
             Err(e) => return Err(kube_error::describe(&action, &e, &apis.server)),
         };
         resp.state = Self::state_of(&created, planned, kind, &api_version)?;
-        let applied = apply(&api, &profile.name, &manifest, false, &action, &apis.server).await?;
+        let applied = apply(FIELD_MANAGER, &api, &profile.name, &manifest, false, &action, &apis.server).await?;
         resp.state = Self::state_of(&applied, planned, kind, &api_version)?;
         if let Err(e) = Self::hand_over_create_entry(&api, applied, &action, &apis.server).await {
             resp.diagnostics.warning("Field ownership not handed over yet", e);
@@ -358,7 +358,7 @@ impl ScalingProfile {
                     .map_err(|e| kube_error::describe(&action, &e, &apis.server))?;
             }
         }
-        let obj = apply(&api, &profile.name, &manifest, force, &action, &apis.server).await?;
+        let obj = apply(FIELD_MANAGER, &api, &profile.name, &manifest, force, &action, &apis.server).await?;
         let state = Self::state_of(&obj, planned, kind, &api_version)?;
         if let Err(e) = Self::hand_over_create_entry(&api, obj, &action, &apis.server).await {
             diags.warning("Field ownership not handed over yet", e);
