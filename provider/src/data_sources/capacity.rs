@@ -24,6 +24,8 @@ use crate::framework::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::kube_error;
 use crate::resources::profile::validate::{dns_label_problem, dns_subdomain_problem};
 use crate::resources::read_replica::validate::identifier_problem;
+use crate::resources::redis_shard_config::validate::replication_group_id_problem;
+use crate::resources::redis_shard_config::RedisShardConfig;
 use crate::resources::Context;
 
 pub struct Capacity;
@@ -243,14 +245,8 @@ impl DataSource<Clients> for Capacity {
                  latest and the maximum over `window`, of its fullest node; limit: 100.",
             )
             .attribute(Attribute::required("replication_group_id", Type::String).describe("The replication group.").validate(string_check(
-                "a replication group id",
-                |id: &str| {
-                    if !id.is_empty() && id.len() <= 40 && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-                        Ok(())
-                    } else {
-                        Err("must be 1 to 40 lowercase letters, digits or hyphens".into())
-                    }
-                },
+                "1 to 40 lowercase letters, digits or hyphens, starting with a letter",
+                replication_group_id_problem,
             )))
             .attribute(Attribute::computed("node_type", Type::String).describe("Its node type now.")),
             "100 (percent).",
@@ -351,21 +347,8 @@ impl DataSource<Clients> for Capacity {
         let mut groups: Vec<(Value, Option<String>, Vec<String>)> = Vec::new();
         for (i, block) in config.attr("redis").elements().iter().enumerate() {
             let id = block.str_attr("replication_group_id");
-            let described = match ctx.clients.elasticache().await {
-                Ok(client) => client
-                    .describe_replication_groups()
-                    .replication_group_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::from_sdk(Service::ElastiCache, "DescribeReplicationGroups", &e)),
-                Err(e) => {
-                    resp.diagnostics.error("AWS is not configured", e.to_string());
-                    return;
-                }
-            };
-            let group = match described {
-                Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
-                Err(e) if e.is_not_found() => None,
+            let group = match RedisShardConfig::describe(ctx, id).await {
+                Ok(group) => group,
                 Err(e) => {
                     resp.diagnostics.error_at(AttributePath::of("redis").index(i), "Cannot read the replication group", e.to_string());
                     return;

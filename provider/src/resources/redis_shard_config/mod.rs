@@ -10,7 +10,7 @@
 //!
 //! Import ID: the replication group id.
 
-mod validate;
+pub(crate) mod validate;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -137,7 +137,7 @@ impl RedisShardConfig {
     }
 
     /// The group, or None when it does not exist.
-    async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
+    pub(crate) async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
         let client = ctx.clients.elasticache().await?;
         match client.describe_replication_groups().replication_group_id(id).send().await {
             Ok(out) => Ok(out.replication_groups.unwrap_or_default().into_iter().next()),
