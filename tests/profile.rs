@@ -842,7 +842,7 @@ fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
     use scaling_testkit::{Fault, Outcome};
     let cluster = KubeCluster::shared();
     cluster.create_namespace("shed");
-    let (proxy, mut ws, _dir) = behind_a_fault_proxy(cluster);
+    let (proxy, mut ws) = behind_a_fault_proxy(cluster);
     ws.write(&named("shed", "api", ""));
     ws.init();
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/shed/horizontalpodautoscalers";
@@ -884,30 +884,12 @@ fn an_api_server_shedding_load_is_asked_again_within_max_retries() {
 }
 
 /// A workspace whose provider reaches `cluster` through a fault proxy (terminating TLS; the
-/// kubeconfig skips verifying the proxy's certificate). The directory holds its kubeconfig.
-fn behind_a_fault_proxy(cluster: &KubeCluster) -> (scaling_testkit::FaultProxy, Workspace, tempfile::TempDir) {
-    let text = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
-    let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("server line").to_string();
-    let port: u16 = server.rsplit(':').next().unwrap().trim_end_matches('/').parse().unwrap();
-    let proxy = scaling_testkit::FaultProxy::start_tls(port, &cluster.path().join("pki/ca.crt"));
-    let through_proxy: String = text
-        .lines()
-        .map(|l| {
-            if l.trim().starts_with("server:") {
-                format!("    server: {}", proxy.url())
-            } else if l.trim().starts_with("certificate-authority-data:") {
-                "    insecure-skip-tls-verify: true".to_string()
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("kubeconfig"), through_proxy).unwrap();
+/// kubeconfig skips verifying the proxy's certificate).
+fn behind_a_fault_proxy(cluster: &KubeCluster) -> (scaling_testkit::FaultProxy, Workspace) {
+    let (proxy, kubeconfig) = cluster.through_proxy();
     let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), None);
-    ws.use_kubeconfig(&dir.path().join("kubeconfig"));
-    (proxy, ws, dir)
+    ws.use_kubeconfig(&kubeconfig);
+    (proxy, ws)
 }
 
 /// The POST reached the API server, its answer did not: the create finds its object and goes
@@ -917,7 +899,7 @@ fn a_create_whose_answer_was_lost_is_found_not_refused() {
     use scaling_testkit::{Fault, Outcome};
     let cluster = KubeCluster::shared();
     cluster.create_namespace("lost");
-    let (proxy, ws, _dir) = behind_a_fault_proxy(cluster);
+    let (proxy, ws) = behind_a_fault_proxy(cluster);
     ws.write(&named("lost", "api", ""));
     ws.init();
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/lost/horizontalpodautoscalers";
@@ -939,7 +921,7 @@ fn ctrl_c_during_a_create_post_that_landed_records_the_object() {
     use scaling_testkit::{Fault, Outcome};
     let cluster = KubeCluster::shared();
     cluster.create_namespace("inflight");
-    let (proxy, ws, _dir) = behind_a_fault_proxy(cluster);
+    let (proxy, ws) = behind_a_fault_proxy(cluster);
     ws.write(&named("inflight", "api", ""));
     ws.init();
     const CREATE: &str = "POST /apis/autoscaling/v2beta2/namespaces/inflight/horizontalpodautoscalers";

@@ -1,7 +1,6 @@
 //! `scaling_redis_shard_config` end to end: the real terraform binary, the provider binary, and
 //! moto extended with ElastiCache's documented behaviour (testkit/aws/extensions).
 
-use aws_sdk_elasticache::types::ClusterMode;
 use scaling_testkit::{Mirror, Moto, Workspace, REGION};
 
 fn workspace(moto: &'static Moto) -> Workspace {
@@ -10,28 +9,7 @@ fn workspace(moto: &'static Moto) -> Workspace {
 
 /// A replication group made elsewhere (as aws_elasticache_replication_group would), settled.
 fn group(moto: &Moto, id: &str, cluster_mode: bool, shards: i32, replicas: i32) {
-    let id = id.to_string();
-    moto.elasticache(REGION, |c| async move {
-        let mut call = c
-            .create_replication_group()
-            .replication_group_id(&id)
-            .replication_group_description("the runbook's redis")
-            .engine("redis")
-            .cache_node_type("cache.r6g.large");
-        call = if cluster_mode {
-            call.cluster_mode(ClusterMode::Enabled).num_node_groups(shards).replicas_per_node_group(replicas)
-        } else {
-            call.num_cache_clusters(replicas + 1)
-        };
-        call.send().await.expect("create group");
-        for _ in 0..20 {
-            let out = c.describe_replication_groups().replication_group_id(&id).send().await.unwrap();
-            if out.replication_groups()[0].status() == Some("available") {
-                return;
-            }
-        }
-        panic!("{id} never settled");
-    });
+    moto.create_replication_group(id, cluster_mode, shards, replicas);
 }
 
 /// (shard ids, replicas per shard, node type) as ElastiCache reports them.

@@ -70,6 +70,30 @@ impl KubeCluster {
         self.dir.path().join("kubeconfig")
     }
 
+    /// A proxy in front of the API server (to count or fault its requests), and a kubeconfig
+    /// that reaches the server through it.
+    pub fn through_proxy(&self) -> (crate::FaultProxy, PathBuf) {
+        let kubeconfig = std::fs::read_to_string(self.kubeconfig()).expect("kubeconfig");
+        let port: u16 = kubeconfig
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("server: "))
+            .and_then(|s| s.rsplit(':').next()?.trim_end_matches('/').parse().ok())
+            .expect("API server port");
+        let proxy = crate::FaultProxy::start_tls(port, &self.path().join("pki/ca.crt"));
+        // The proxy shows clients a certificate of its own.
+        let proxied: Vec<String> = kubeconfig
+            .lines()
+            .map(|l| match l.trim() {
+                t if t.starts_with("server:") => format!("    server: {}", proxy.url()),
+                t if t.starts_with("certificate-authority-data:") => "    insecure-skip-tls-verify: true".to_string(),
+                _ => l.to_string(),
+            })
+            .collect();
+        let path = self.path().join(format!("kubeconfig-via-{}", proxy.port));
+        std::fs::write(&path, proxied.join("\n")).expect("write kubeconfig");
+        (proxy, path)
+    }
+
     fn runtime() -> tokio::runtime::Runtime {
         tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
     }
@@ -80,7 +104,16 @@ impl KubeCluster {
         F: FnOnce(kube::Client) -> Fut,
         Fut: std::future::Future<Output = T>,
     {
-        let path = self.kubeconfig();
+        Self::with_client_of(&self.kubeconfig(), f)
+    }
+
+    /// Runs `f` with a client made from kubeconfig `path` (one from `through_proxy`, say).
+    pub fn with_client_of<T, F, Fut>(path: &Path, f: F) -> T
+    where
+        F: FnOnce(kube::Client) -> Fut,
+        Fut: std::future::Future<Output = T>,
+    {
+        let path = path.to_path_buf();
         // rustls is built with two backends in this workspace, so name one.
         let _ = rustls::crypto::ring::default_provider().install_default();
         Self::runtime().block_on(async move {

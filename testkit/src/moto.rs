@@ -223,6 +223,36 @@ impl Moto {
         self.command("@eks-settle", &format!("{cluster}/{name}"));
     }
 
+    /// A replication group made elsewhere (as aws_elasticache_replication_group would) in
+    /// REGION, settled: `shards` node groups with `replicas` each in cluster mode, else one node
+    /// group of `replicas` + 1 clusters.
+    pub fn create_replication_group(&self, id: &str, cluster_mode: bool, shards: i32, replicas: i32) {
+        let id = id.to_string();
+        self.elasticache(REGION, |c| async move {
+            let mut call = c
+                .create_replication_group()
+                .replication_group_id(&id)
+                .replication_group_description("the runbook's redis")
+                .engine("redis")
+                .cache_node_type("cache.r6g.large");
+            call = if cluster_mode {
+                call.cluster_mode(aws_sdk_elasticache::types::ClusterMode::Enabled)
+                    .num_node_groups(shards)
+                    .replicas_per_node_group(replicas)
+            } else {
+                call.num_cache_clusters(replicas + 1)
+            };
+            call.send().await.expect("create group");
+            for _ in 0..20 {
+                let out = c.describe_replication_groups().replication_group_id(&id).send().await.expect("describe group");
+                if out.replication_groups()[0].status() == Some("available") {
+                    return;
+                }
+            }
+            panic!("{id} never settled");
+        });
+    }
+
     /// What every client of this moto shares: its endpoint, `region`, the tests' credentials.
     pub fn sdk_config(&self, region: &str) -> aws_types::SdkConfig {
         use aws_sdk_rds::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
