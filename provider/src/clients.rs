@@ -14,7 +14,9 @@ use aws_types::SdkConfig;
 
 use crate::aws_error::ClientError;
 use crate::cloudfront::{Described, DistributionLookup};
+use crate::kube_list::ObjectListings;
 use crate::rds::InstanceLookup;
+use crate::refresh::WriteCount;
 
 /// Endpoint overrides for emulators and VPC endpoints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,6 +82,11 @@ pub struct Clients {
     eks: OnceLock<aws_sdk_eks::Client>,
     cloudwatch: OnceLock<aws_sdk_cloudwatch::Client>,
     rds_instances: OnceLock<InstanceLookup>,
+    /// Counts this provider's writes, so that a refresh's shared listings never answer with
+    /// what a write may have changed.
+    writes: WriteCount,
+    kube_objects: OnceLock<ObjectListings>,
+    elasticache_reads: OnceLock<crate::elasticache::RefreshReads>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
     /// origins take turns instead of failing each other's If-Match.
@@ -109,6 +116,9 @@ impl Clients {
             eks: OnceLock::new(),
             cloudwatch: OnceLock::new(),
             rds_instances: OnceLock::new(),
+            writes: WriteCount::new(),
+            kube_objects: OnceLock::new(),
+            elasticache_reads: OnceLock::new(),
             distributions: OnceLock::new(),
             distribution_writers: std::sync::Mutex::new(HashMap::new()),
         }
@@ -144,7 +154,7 @@ impl Clients {
     pub async fn kube_discovered(&self, enough: impl Fn(&KubeApis) -> bool) -> Result<(&kube::Client, KubeApis), String> {
         const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
         let KubeConnection { client, server, .. } =
-            self.kube.get_or_try_init(|| connect_kube(&self.kube_settings, self.timeouts, &self.stop)).await?;
+            self.kube.get_or_try_init(|| connect_kube(&self.kube_settings, self.timeouts, &self.stop, &self.writes)).await?;
         let mut known = self.kube_apis.lock().await;
         if let Some((apis, _)) = known.as_ref().filter(|(apis, at)| enough(apis) || at.elapsed() < FRESH) {
             return Ok((client, apis.clone()));
@@ -152,6 +162,12 @@ impl Clients {
         let apis = discover(client, server).await?;
         *known = Some((apis.clone(), std::time::Instant::now()));
         Ok((client, apis))
+    }
+
+    /// Kubernetes objects for ReadResource: a refresh that reads several of one kind in one
+    /// namespace shares one LIST of them, no older than this provider's last write.
+    pub fn kube_objects_in_refresh(&self) -> &ObjectListings {
+        self.kube_objects.get_or_init(|| ObjectListings::new(self.writes.clone()))
     }
 
     /// A Kubernetes client that Terraform's stop does not end, for the one look a create that
@@ -164,7 +180,8 @@ impl Clients {
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.rds.get_or_init(|| {
-            let mut conf = aws_sdk_rds::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            let mut conf =
+                aws_sdk_rds::config::Builder::from(aws).retry_classifier(ShedOrUnavailable).interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.rds {
                 conf = conf.endpoint_url(url);
             }
@@ -175,7 +192,9 @@ impl Clients {
     pub async fn elasticache(&self) -> Result<&aws_sdk_elasticache::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.elasticache.get_or_init(|| {
-            let mut conf = aws_sdk_elasticache::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            let mut conf = aws_sdk_elasticache::config::Builder::from(aws)
+                .retry_classifier(ShedOrUnavailable)
+                .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.elasticache {
                 conf = conf.endpoint_url(url);
             }
@@ -186,7 +205,8 @@ impl Clients {
     pub async fn eks(&self) -> Result<&aws_sdk_eks::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.eks.get_or_init(|| {
-            let mut conf = aws_sdk_eks::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            let mut conf =
+                aws_sdk_eks::config::Builder::from(aws).retry_classifier(ShedOrUnavailable).interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.eks {
                 conf = conf.endpoint_url(url);
             }
@@ -197,12 +217,20 @@ impl Clients {
     pub async fn cloudwatch(&self) -> Result<&aws_sdk_cloudwatch::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.cloudwatch.get_or_init(|| {
-            let mut conf = aws_sdk_cloudwatch::config::Builder::from(aws).retry_classifier(ShedOrUnavailable);
+            let mut conf = aws_sdk_cloudwatch::config::Builder::from(aws)
+                .retry_classifier(ShedOrUnavailable)
+                .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.cloudwatch {
                 conf = conf.endpoint_url(url);
             }
             aws_sdk_cloudwatch::Client::from_conf(conf.build())
         }))
+    }
+
+    /// ElastiCache groups and clusters for ReadResource: a refresh that reads many shares one
+    /// listing of each, no older than this provider's last write.
+    pub fn elasticache_in_refresh(&self) -> &crate::elasticache::RefreshReads {
+        self.elasticache_reads.get_or_init(|| crate::elasticache::RefreshReads::new(self.writes.clone()))
     }
 
     /// CloudFront is global: its API is in us-east-1 (cn-northwest-1 in the China partition)
@@ -215,7 +243,8 @@ impl Clients {
             let home = if china { "cn-northwest-1" } else { "us-east-1" };
             let mut conf = aws_sdk_cloudfront::config::Builder::from(aws)
                 .region(aws_sdk_cloudfront::config::Region::from_static(home))
-                .retry_classifier(ShedOrUnavailable);
+                .retry_classifier(ShedOrUnavailable)
+                .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.cloudfront {
                 conf = conf.endpoint_url(url);
             }
@@ -226,8 +255,18 @@ impl Clients {
     /// One CloudFront distribution by id, or None when it does not exist. Concurrent look-ups
     /// of one distribution share one GetDistribution call.
     pub async fn distribution(&self, id: &str) -> Result<Option<Described>, ClientError> {
+        self.distribution_lookup().await?.get(id).await
+    }
+
+    /// Like `distribution`, for ReadResource: a refresh reads each distribution once, however
+    /// many of its origins it refreshes, as it was after this provider's last write.
+    pub async fn distribution_in_refresh(&self, id: &str) -> Result<Option<Described>, ClientError> {
+        self.distribution_lookup().await?.get_in_refresh(id).await
+    }
+
+    async fn distribution_lookup(&self) -> Result<&DistributionLookup, ClientError> {
         let client = self.cloudfront().await?;
-        self.distributions.get_or_init(|| DistributionLookup::new(client.clone())).get(id).await
+        Ok(self.distributions.get_or_init(|| DistributionLookup::new(client.clone(), self.writes.clone())))
     }
 
     /// This provider's turn to write distribution `id`; held from reading its config to
@@ -241,11 +280,21 @@ impl Clients {
         lock.lock_owned().await
     }
 
-    /// One DB instance by identifier, or None when it does not exist. Concurrent look-ups share
-    /// one filtered DescribeDBInstances call.
+    /// One DB instance by identifier as RDS reports it now, or None when it does not exist.
+    /// Concurrent look-ups share one filtered DescribeDBInstances call.
     pub async fn rds_instance(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
+        self.instance_lookup().await?.get(id).await
+    }
+
+    /// Like `rds_instance`, for ReadResource: a refresh that reads many instances shares one
+    /// listing of them, no older than this provider's last write.
+    pub async fn rds_instance_in_refresh(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
+        self.instance_lookup().await?.get_in_refresh(id).await
+    }
+
+    async fn instance_lookup(&self) -> Result<&InstanceLookup, ClientError> {
         let client = self.rds().await?;
-        self.rds_instances.get_or_init(|| InstanceLookup::new(client.clone())).get(id).await
+        Ok(self.rds_instances.get_or_init(|| InstanceLookup::new(client.clone(), self.writes.clone())))
     }
 }
 
@@ -400,6 +449,7 @@ async fn connect_kube(
     settings: &KubeSettings,
     timeouts: CallTimeouts,
     stop: &tokio_util::sync::CancellationToken,
+    writes: &WriteCount,
 ) -> Result<KubeConnection, String> {
     use kube::config::{KubeConfigOptions, Kubeconfig};
     let options = KubeConfigOptions { context: settings.context.clone(), ..KubeConfigOptions::default() };
@@ -433,6 +483,7 @@ async fn connect_kube(
         .with_layer(&tower::buffer::BufferLayer::new(1024))
         .with_layer(&tower::retry::RetryLayer::new(retries))
         .with_layer(&crate::stop::StopLayer(stop.clone()))
+        .with_layer(&writes.kube_layer())
         .build();
     Ok(KubeConnection { client, after_stop, server })
 }

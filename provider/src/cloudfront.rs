@@ -22,6 +22,7 @@ use aws_smithy_types::body::SdkBody;
 
 use crate::aws_error::{AwsError, ClientError, Service};
 use crate::batch::Batcher;
+use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A distribution config as CloudFront sent it, with the version it stands for.
 pub struct ConfigVersion {
@@ -87,20 +88,45 @@ fn found<T>(answer: Result<T, AwsError>) -> Result<Option<T>, AwsError> {
 /// A distribution as GetDistribution answers it, with its ETag.
 pub type Described = (Distribution, Option<String>);
 
+/// A refresh reads each distribution once, however many origins of it are resources.
+const IN_REFRESH: ListingPolicy = ListingPolicy { reads_before_listing: 0, max_age: Duration::from_secs(30) };
+
 /// Concurrent reads of distributions: each distinct id is read once per batch, and each read
 /// answers for itself (one distribution's error is not another's).
 pub struct DistributionLookup {
+    client: Client,
     batcher: Batcher<Result<Described, ClientError>, ClientError>,
+    /// Each distribution as the refresh first read it: the "listing" of a distribution's scope
+    /// is the distribution itself.
+    in_refresh: SharedListing<Described>,
 }
 
 impl DistributionLookup {
-    pub fn new(client: Client) -> DistributionLookup {
-        DistributionLookup { batcher: Batcher::new(100, Duration::from_millis(5), move |ids| read_each(client.clone(), ids)) }
+    /// `writes` counts the writes made through `client` (see `WriteCount::aws_interceptor`).
+    pub fn new(client: Client, writes: WriteCount) -> DistributionLookup {
+        let batch_client = client.clone();
+        DistributionLookup {
+            client,
+            batcher: Batcher::new(100, Duration::from_millis(5), move |ids| read_each(batch_client.clone(), ids)),
+            in_refresh: SharedListing::new(IN_REFRESH, writes),
+        }
     }
 
-    /// Distribution `id`, or None when there is no such distribution.
+    /// Distribution `id` as CloudFront reports it now, or None when there is no such
+    /// distribution.
     pub async fn get(&self, id: &str) -> Result<Option<Described>, ClientError> {
         self.batcher.get(id).await?.transpose()
+    }
+
+    /// Like `get`, for a refresh: the refresh's one read of the distribution.
+    pub async fn get_in_refresh(&self, id: &str) -> Result<Option<Described>, ClientError> {
+        let read_once = || async {
+            Ok::<_, ClientError>(get_distribution(&self.client, id).await?.map(|found| (id.to_string(), found)).into_iter().collect())
+        };
+        if let Some(found) = self.in_refresh.get(id, id, read_once).await {
+            return Ok(Some(found));
+        }
+        self.get(id).await
     }
 }
 

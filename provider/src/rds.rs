@@ -1,8 +1,9 @@
 //! RDS instances as the RDS resources see them. Look-ups are coalesced, so that the number of
 //! calls grows with the number of concurrent look-ups' batches, not with the number of
 //! resources: a `terraform plan` refreshes up to ten instances at once, and all of them share
-//! one filtered DescribeDBInstances. Waits follow an instance through the statuses RDS reports
-//! until it is usable or gone.
+//! one filtered DescribeDBInstances. A refresh that reads many instances shares one listing of
+//! the account's instances (see `refresh`). Waits follow an instance through the statuses RDS
+//! reports until it is usable or gone.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,63 +14,97 @@ use scaling_schema::Diagnostics;
 use crate::aws_error::{AwsError, ClientError, Kind, Service};
 use crate::batch::Batcher;
 use crate::framework::wait::{Acceptor, WaitError, Waiter};
+use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 use crate::resources::Context;
 
 /// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
 const FILTER_LIMIT: usize = 100;
 
+/// A refresh lists the account's instances after one batch's worth of single reads: a page
+/// answers a hundred instances, a filtered batch the ten Terraform asks for at once.
+const LISTING: ListingPolicy = ListingPolicy { reads_before_listing: 10, max_age: Duration::from_secs(30) };
+
+/// What one look-up of one instance found: each answers for itself, so that an instance the
+/// caller may not describe fails its own read and no other.
+type Found = Result<DbInstance, ClientError>;
+
 pub struct InstanceLookup {
-    batcher: Batcher<DbInstance, ClientError>,
+    client: aws_sdk_rds::Client,
+    batcher: Batcher<Found, ClientError>,
+    listing: SharedListing<DbInstance>,
 }
 
 impl InstanceLookup {
-    pub fn new(client: aws_sdk_rds::Client) -> InstanceLookup {
-        InstanceLookup { batcher: Batcher::new(FILTER_LIMIT, Duration::from_millis(5), move |ids| describe(client.clone(), ids)) }
+    /// `writes` counts the writes made through `client` (see `WriteCount::aws_interceptor`).
+    pub fn new(client: aws_sdk_rds::Client, writes: WriteCount) -> InstanceLookup {
+        let batch_client = client.clone();
+        InstanceLookup {
+            client,
+            batcher: Batcher::new(FILTER_LIMIT, Duration::from_millis(5), move |ids| describe(batch_client.clone(), ids)),
+            listing: SharedListing::new(LISTING, writes),
+        }
     }
 
-    /// One DB instance by identifier, or None when it does not exist.
+    /// One DB instance by identifier as RDS reports it now, or None when it does not exist.
     pub async fn get(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
-        self.batcher.get(id).await
+        self.batcher.get(id).await?.transpose()
+    }
+
+    /// Like `get`, for a refresh: from the refresh's listing of every instance once it has
+    /// read enough of them, else as `get` reads it.
+    pub async fn get_in_refresh(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
+        if let Some(listed) = self.listing.get("", id, || list_all(&self.client)).await {
+            return Ok(Some(listed));
+        }
+        self.get(id).await
     }
 }
 
-async fn describe(client: aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, DbInstance>, ClientError> {
+/// Every instance in the account and region, a page of 100 at a time.
+async fn list_all(client: &aws_sdk_rds::Client) -> Result<HashMap<String, DbInstance>, ClientError> {
+    every_page(client.describe_db_instances().max_records(FILTER_LIMIT as i32)).await
+}
+
+/// The instances a DescribeDBInstances call finds, over all its pages, by identifier.
+async fn every_page(
+    call: aws_sdk_rds::operation::describe_db_instances::builders::DescribeDBInstancesFluentBuilder,
+) -> Result<HashMap<String, DbInstance>, ClientError> {
+    let mut pages = call.into_paginator().send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk(Service::Rds, "DescribeDBInstances", &e))?;
+        found.extend(page.db_instances.unwrap_or_default().into_iter().filter_map(|i| Some((i.db_instance_identifier.clone()?, i))));
+    }
+    Ok(found)
+}
+
+async fn describe(client: aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, Found>, ClientError> {
     match describe_filtered(&client, ids.clone()).await {
+        Ok(found) => Ok(found.into_iter().map(|(id, i)| (id, Ok(i))).collect()),
         // IAM policies scoped to instance ARNs deny the filtered call that names several:
         // ask for each one by its identifier instead.
         Err(ClientError::Aws(e)) if e.kind == Kind::AccessDenied => {
             tracing::debug!(error = %e, "filtered DescribeDBInstances denied; describing each instance");
-            let mut found = HashMap::new();
-            for id in ids {
-                match client.describe_db_instances().db_instance_identifier(&id).send().await {
-                    Ok(out) => found.extend(out.db_instances.unwrap_or_default().into_iter().map(|i| (id.clone(), i))),
+            let reads = ids.iter().map(|id| client.describe_db_instances().db_instance_identifier(id).send());
+            let answers = futures_util::future::join_all(reads).await;
+            Ok(ids
+                .into_iter()
+                .zip(answers)
+                .filter_map(|(id, answer)| match answer {
+                    Ok(out) => out.db_instances.unwrap_or_default().into_iter().next().map(|i| (id, Ok(i))),
                     Err(e) => {
                         let e = AwsError::from_sdk(Service::Rds, "DescribeDBInstances", &e);
-                        if !e.is_not_found() {
-                            return Err(e.into());
-                        }
+                        (!e.is_not_found()).then(|| (id, Err(e.into())))
                     }
-                }
-            }
-            Ok(found)
+                })
+                .collect())
         }
-        other => other,
+        Err(e) => Err(e),
     }
 }
 
 async fn describe_filtered(client: &aws_sdk_rds::Client, ids: Vec<String>) -> Result<HashMap<String, DbInstance>, ClientError> {
-    let filter = Filter::builder().name("db-instance-id").set_values(Some(ids)).build();
-    let mut pages = client.describe_db_instances().filters(filter).into_paginator().send();
-    let mut found = HashMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| AwsError::from_sdk(Service::Rds, "DescribeDBInstances", &e))?;
-        for instance in page.db_instances.unwrap_or_default() {
-            if let Some(id) = instance.db_instance_identifier.clone() {
-                found.insert(id, instance);
-            }
-        }
-    }
-    Ok(found)
+    every_page(client.describe_db_instances().filters(Filter::builder().name("db-instance-id").set_values(Some(ids)).build())).await
 }
 
 /// Statuses RDS cannot leave without someone's help: waiting on would only time out.

@@ -324,7 +324,7 @@ impl Resource<Clients> for DbInstanceClass {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = req.state.str_attr("db_instance_identifier");
-        match ctx.clients.rds_instance(id).await {
+        match ctx.clients.rds_instance_in_refresh(id).await {
             Ok(Some(i)) if i.db_instance_status() == Some("deleting") => resp.state = Value::Null,
             Ok(Some(i)) => resp.state = Self::state_from(&i, req.state),
             Ok(None) => {

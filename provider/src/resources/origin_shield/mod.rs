@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use super::Context;
 use crate::aws_error::ClientError;
 use crate::clients::Clients;
-use crate::cloudfront::{get_config, get_distribution, update_config, ConfigVersion};
+use crate::cloudfront::{get_config, get_distribution, update_config, ConfigVersion, Described};
 use crate::framework::wait::{jitter, Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
@@ -199,14 +199,19 @@ impl OriginShield {
             .map_err(|e| e.to_string())
     }
 
-    /// State as CloudFront has it; None when the distribution or the origin is gone.
+    /// State as CloudFront has it now; None when the distribution or the origin is gone.
     /// `settings` gives what only the configuration knows.
     async fn state(ctx: &Context, distribution: &str, origin: &str, settings: &Value) -> Result<Option<Value>, ClientError> {
-        let Some((d, etag)) = ctx.clients.distribution(distribution).await? else { return Ok(None) };
+        let described = ctx.clients.distribution(distribution).await?;
+        Ok(described.and_then(|d| Self::state_from(d, distribution, origin, settings)))
+    }
+
+    /// State from distribution `d` as read; None when it has no such origin.
+    fn state_from((d, etag): Described, distribution: &str, origin: &str, settings: &Value) -> Option<Value> {
         let origins = d.distribution_config().and_then(|c| c.origins()).map(|o| o.items()).unwrap_or_default();
-        let Some(found) = origins.iter().find(|o| o.id() == origin) else { return Ok(None) };
+        let found = origins.iter().find(|o| o.id() == origin)?;
         let shield = found.origin_shield();
-        Ok(Some(Value::object([
+        Some(Value::object([
             ("id", Value::from(format!("{distribution}/{origin}"))),
             ("distribution_id", Value::from(distribution)),
             ("origin_id", Value::from(origin)),
@@ -219,7 +224,7 @@ impl OriginShield {
             ("distribution_status", Value::from(d.status())),
             ("domain_name", Value::from(d.domain_name())),
             ("origin_domain_name", Value::from(found.domain_name())),
-        ])))
+        ]))
     }
 
     /// Whether `state` has the Origin Shield `settings` ask for.
@@ -405,7 +410,8 @@ impl Resource<Clients> for OriginShield {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let (distribution, origin) = (req.state.str_attr("distribution_id"), req.state.str_attr("origin_id"));
-        match Self::state(ctx, distribution, origin, req.state).await {
+        let described = ctx.clients.distribution_in_refresh(distribution).await;
+        match described.map(|d| d.and_then(|d| Self::state_from(d, distribution, origin, req.state))) {
             Ok(Some(state)) => resp.state = state,
             Ok(None) => {
                 tracing::info!(distribution, origin, "distribution or origin no longer exists; removing it from state");

@@ -91,11 +91,14 @@ fn percent(name: &str, resource: &str) -> Attribute {
 }
 
 impl ScalingProfile {
-    fn api(client: &kube::Client, namespace: &str, kind: &str, api_version: &str) -> Api<DynamicObject> {
+    fn resource(kind: &str, api_version: &str) -> ApiResource {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let plural = if kind == KEDA_KIND { "scaledobjects" } else { "horizontalpodautoscalers" };
-        let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
-        Api::namespaced_with(client.clone(), namespace, &resource)
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+    }
+
+    fn api(client: &kube::Client, namespace: &str, kind: &str, api_version: &str) -> Api<DynamicObject> {
+        Api::namespaced_with(client.clone(), namespace, &Self::resource(kind, api_version))
     }
 
     /// What the cluster serves for `kind`, discovering again when it looks missing: KEDA may
@@ -136,12 +139,27 @@ impl ScalingProfile {
         Ok(serves_kind(&Self::apis_for(ctx, kind).await?, kind))
     }
 
+    /// The object as the cluster has it now.
     async fn get(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
         let (client, apis) = ctx.clients.kube().await?;
-        match Self::api(client, namespace, kind, api_version).get_opt(name).await {
+        let found = Self::api(client, namespace, kind, api_version).get_opt(name).await;
+        Self::as_json(found, &format!("reading {kind} {namespace}/{name}"), &apis.server)
+    }
+
+    /// The object for ReadResource: a refresh of many profiles in one namespace shares a LIST.
+    async fn get_in_refresh(ctx: &Context, namespace: &str, name: &str, kind: &str, api_version: &str) -> Result<Option<Json>, String> {
+        let (client, apis) = ctx.clients.kube().await?;
+        let resource = Self::resource(kind, api_version);
+        let api = Api::namespaced_with(client.clone(), namespace, &resource);
+        let found = ctx.clients.kube_objects_in_refresh().get(&api, &resource, name).await;
+        Self::as_json(found, &format!("reading {kind} {namespace}/{name}"), &apis.server)
+    }
+
+    fn as_json(found: Result<Option<DynamicObject>, kube::Error>, action: &str, server: &str) -> Result<Option<Json>, String> {
+        match found {
             Ok(Some(obj)) => serde_json::to_value(obj).map(Some).map_err(|e| e.to_string()),
             Ok(None) => Ok(None),
-            Err(e) => Err(kube_error::describe(&format!("reading {kind} {namespace}/{name}"), &e, &apis.server)),
+            Err(e) => Err(kube_error::describe(action, &e, server)),
         }
     }
 
@@ -807,9 +825,9 @@ impl Resource<Clients> for ScalingProfile {
         }
         let found = match (state.attr("kind").as_str(), state.attr("api_version").as_str()) {
             (Some(kind), Some(stored)) => match Self::current_api_version(ctx, kind, stored).await {
-                Ok(api_version) => {
-                    Self::get(ctx, namespace, name, kind, &api_version).await.map(|o| o.map(|o| (o, kind.to_string(), api_version)))
-                }
+                Ok(api_version) => Self::get_in_refresh(ctx, namespace, name, kind, &api_version)
+                    .await
+                    .map(|o| o.map(|o| (o, kind.to_string(), api_version))),
                 Err(e) => Err(e),
             },
             _ => Self::find(ctx, namespace, name).await,

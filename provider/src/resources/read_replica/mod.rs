@@ -794,7 +794,7 @@ impl Resource<Clients> for ReadReplica {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = req.state.str_attr("identifier");
-        match ctx.clients.rds_instance(id).await {
+        match ctx.clients.rds_instance_in_refresh(id).await {
             // Going away (deleted out of band, or a destroy that was interrupted): it is not the
             // replica the configuration wants any more, so a plan creates it again (the create
             // waits for the identifier to be free).

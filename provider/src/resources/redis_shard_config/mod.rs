@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_elasticache::operation::decrease_replica_count::{DecreaseReplicaCountError, DecreaseReplicaCountOutput};
 use aws_sdk_elasticache::operation::increase_replica_count::{IncreaseReplicaCountError, IncreaseReplicaCountOutput};
-use aws_sdk_elasticache::types::{ConfigureShard, ReplicationGroup};
+use aws_sdk_elasticache::types::{CacheCluster, ConfigureShard, ReplicationGroup};
 use scaling_schema::validator::{int_between, one_of, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 use tokio::time::Instant;
@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use super::Context;
 use crate::aws_error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
+use crate::elasticache;
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
@@ -136,47 +137,42 @@ impl RedisShardConfig {
         Timeouts { create: hour, update: hour, delete: hour }
     }
 
-    /// The group, or None when it does not exist.
+    /// The group as ElastiCache reports it now, or None when it does not exist.
     pub(crate) async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
-        let client = ctx.clients.elasticache().await?;
-        match client.describe_replication_groups().replication_group_id(id).send().await {
-            Ok(out) => Ok(out.replication_groups.unwrap_or_default().into_iter().next()),
-            Err(e) => {
-                let e = elasticache_error("DescribeReplicationGroups", &e);
-                if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                }
-            }
-        }
+        elasticache::describe_group(ctx.clients.elasticache().await?, id).await
     }
 
-    /// The engine version and any node type waiting for the maintenance window, from the
-    /// first member cluster (the group itself reports neither).
-    async fn member_details(ctx: &Context, member: Option<&str>) -> Result<(Option<String>, Option<String>), ClientError> {
-        let Some(member) = member else { return Ok((None, None)) };
-        let client = ctx.clients.elasticache().await?;
-        let out = match client.describe_cache_clusters().cache_cluster_id(member).send().await {
-            Ok(out) => out,
-            Err(e) => {
-                let e = elasticache_error("DescribeCacheClusters", &e);
-                // A member removed between the two calls (a scale-in settling) says nothing.
-                return if e.is_not_found() { Ok((None, None)) } else { Err(e.into()) };
-            }
+    /// State from the group as it is now, with its first member cluster described too.
+    async fn state_now(ctx: &Context, rg: &ReplicationGroup, settings: &Value) -> Result<Value, ClientError> {
+        let member = match Group::of(rg).members.first() {
+            Some(first) => elasticache::describe_cluster(ctx.clients.elasticache().await?, first).await?,
+            None => None,
         };
-        let cluster = out.cache_clusters().first();
-        Ok((
-            cluster.and_then(|c| c.engine_version()).map(str::to_string),
-            cluster.and_then(|c| c.pending_modified_values()).and_then(|p| p.cache_node_type()).map(str::to_string),
-        ))
+        Ok(Self::state_from(rg, member.as_ref(), settings))
     }
 
-    /// State from the group; `settings` gives what only the configuration knows and the
-    /// originals recorded at adoption (current values when it has none, as after import).
-    async fn state_from(ctx: &Context, rg: &ReplicationGroup, settings: &Value) -> Result<Value, ClientError> {
+    /// The group and its first member cluster for a refresh, which shares listings of both
+    /// when it reads many groups. None when the group does not exist.
+    async fn read_in_refresh(ctx: &Context, id: &str) -> Result<Option<(ReplicationGroup, Option<CacheCluster>)>, ClientError> {
+        let client = ctx.clients.elasticache().await?;
+        let reads = ctx.clients.elasticache_in_refresh();
+        let Some(rg) = reads.group(client, id).await? else { return Ok(None) };
+        let member = match Group::of(&rg).members.first() {
+            Some(first) => reads.cluster(client, first).await?,
+            None => None,
+        };
+        Ok(Some((rg, member)))
+    }
+
+    /// State from the group and its first member cluster, which gives the engine version and
+    /// any node type waiting for the maintenance window (the group reports neither; None when
+    /// the member was removed since the group was read, as a scale-in settling does).
+    /// `settings` gives what only the configuration knows and the originals recorded at
+    /// adoption (current values when it has none, as after import).
+    fn state_from(rg: &ReplicationGroup, member: Option<&CacheCluster>, settings: &Value) -> Value {
         let group = Group::of(rg);
-        let (engine_version, pending_type) = Self::member_details(ctx, group.members.first().map(String::as_str)).await?;
+        let engine_version = member.and_then(|c| c.engine_version()).map(str::to_string);
+        let pending_type = member.and_then(|c| c.pending_modified_values()).and_then(|p| p.cache_node_type()).map(str::to_string);
         // A node type waiting for the maintenance window is what the group will be.
         let node_type = pending_type.unwrap_or(group.node_type.clone());
         let original = |name: &str, now: Value| match settings.attr(name) {
@@ -185,7 +181,7 @@ impl RedisShardConfig {
         };
         let id = rg.replication_group_id().unwrap_or_default();
         let ids: Vec<Value> = group.node_groups.iter().map(|g| Value::from(g.0.as_str())).collect();
-        Ok(Value::object([
+        Value::object([
             ("id", Value::from(id)),
             ("replication_group_id", Value::from(id)),
             ("node_group_count", Value::int(group.node_groups.len() as i64)),
@@ -203,7 +199,7 @@ impl RedisShardConfig {
             ("original_node_group_count", original("original_node_group_count", Value::int(group.node_groups.len() as i64))),
             ("original_replicas_per_node_group", original("original_replicas_per_node_group", Value::int(group.replicas() as i64))),
             ("original_node_type", original("original_node_type", Value::from(group.node_type.as_str()))),
-        ]))
+        ])
     }
 
     /// Waits until the group and every member cluster are `available` and the group shows
@@ -422,7 +418,7 @@ impl RedisShardConfig {
             diags.error("Could not scale the replication group", e.clone());
         }
         match Self::describe(ctx, id).await {
-            Ok(Some(rg)) => match Self::state_from(ctx, &rg, settings).await {
+            Ok(Some(rg)) => match Self::state_now(ctx, &rg, settings).await {
                 Ok(state) => state,
                 Err(e) => {
                     diags.error("Could not read the replication group after scaling it", e.to_string());
@@ -664,7 +660,7 @@ impl Resource<Clients> for RedisShardConfig {
         let id = req.planned.str_attr("replication_group_id").to_string();
         // Adopt: record the group as it is, originals included, before anything changes.
         let adopted = match Self::describe(ctx, &id).await {
-            Ok(Some(rg)) => Self::state_from(ctx, &rg, req.planned).await,
+            Ok(Some(rg)) => Self::state_now(ctx, &rg, req.planned).await,
             Ok(None) => {
                 resp.diagnostics.error("No such replication group", format!("Replication group {id} does not exist; create it first."));
                 return;
@@ -690,12 +686,9 @@ impl Resource<Clients> for RedisShardConfig {
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
         let id = req.state.str_attr("replication_group_id");
-        match Self::describe(ctx, id).await {
-            Ok(Some(rg)) if rg.status() == Some("deleting") => resp.state = Value::Null,
-            Ok(Some(rg)) => match Self::state_from(ctx, &rg, req.state).await {
-                Ok(state) => resp.state = state,
-                Err(e) => resp.diagnostics.error("Could not read the replication group", e.to_string()),
-            },
+        match Self::read_in_refresh(ctx, id).await {
+            Ok(Some((rg, _))) if rg.status() == Some("deleting") => resp.state = Value::Null,
+            Ok(Some((rg, member))) => resp.state = Self::state_from(&rg, member.as_ref(), req.state),
             Ok(None) => {
                 tracing::info!(replication_group = id, "replication group no longer exists; removing it from state");
                 resp.state = Value::Null;

@@ -1,0 +1,92 @@
+//! ElastiCache replication groups and their member clusters as the Redis resources see them.
+//! Reading a group takes two calls (the group reports neither its engine version nor a node
+//! type waiting for the maintenance window, so its first member cluster is described too). A
+//! refresh that reads many groups shares one listing of the groups and one of the clusters
+//! instead (see `refresh`): neither call takes a list of ids.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
+use aws_sdk_elasticache::Client;
+
+use crate::aws_error::{AwsError, ClientError, Service};
+use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
+
+/// As for RDS: after one batch's worth of single reads, a page answers a hundred.
+const LISTING: ListingPolicy = ListingPolicy { reads_before_listing: 10, max_age: Duration::from_secs(30) };
+
+/// The most records DescribeReplicationGroups and DescribeCacheClusters answer a page.
+const PAGE: i32 = 100;
+
+/// The refresh's listings of groups and of member clusters.
+pub struct RefreshReads {
+    groups: SharedListing<ReplicationGroup>,
+    clusters: SharedListing<CacheCluster>,
+}
+
+impl RefreshReads {
+    pub fn new(writes: WriteCount) -> RefreshReads {
+        RefreshReads { groups: SharedListing::new(LISTING, writes.clone()), clusters: SharedListing::new(LISTING, writes) }
+    }
+
+    /// Replication group `id` for a refresh, or None when it does not exist.
+    pub async fn group(&self, client: &Client, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
+        if let Some(listed) = self.groups.get("", id, || list_groups(client)).await {
+            return Ok(Some(listed));
+        }
+        describe_group(client, id).await
+    }
+
+    /// Cache cluster `id` for a refresh, or None when it does not exist.
+    pub async fn cluster(&self, client: &Client, id: &str) -> Result<Option<CacheCluster>, ClientError> {
+        if let Some(listed) = self.clusters.get("", id, || list_clusters(client)).await {
+            return Ok(Some(listed));
+        }
+        describe_cluster(client, id).await
+    }
+}
+
+/// Replication group `id` as ElastiCache reports it now, or None when it does not exist.
+pub async fn describe_group(client: &Client, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
+    match client.describe_replication_groups().replication_group_id(id).send().await {
+        Ok(out) => Ok(out.replication_groups.unwrap_or_default().into_iter().next()),
+        Err(e) => none_if_not_found(AwsError::from_sdk(Service::ElastiCache, "DescribeReplicationGroups", &e)),
+    }
+}
+
+/// Cache cluster `id` as ElastiCache reports it now, or None when it does not exist.
+pub async fn describe_cluster(client: &Client, id: &str) -> Result<Option<CacheCluster>, ClientError> {
+    match client.describe_cache_clusters().cache_cluster_id(id).send().await {
+        Ok(out) => Ok(out.cache_clusters.unwrap_or_default().into_iter().next()),
+        Err(e) => none_if_not_found(AwsError::from_sdk(Service::ElastiCache, "DescribeCacheClusters", &e)),
+    }
+}
+
+fn none_if_not_found<T>(e: AwsError) -> Result<Option<T>, ClientError> {
+    if e.is_not_found() {
+        Ok(None)
+    } else {
+        Err(e.into())
+    }
+}
+
+async fn list_groups(client: &Client) -> Result<HashMap<String, ReplicationGroup>, ClientError> {
+    let mut pages = client.describe_replication_groups().max_records(PAGE).into_paginator().send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk(Service::ElastiCache, "DescribeReplicationGroups", &e))?;
+        found.extend(page.replication_groups.unwrap_or_default().into_iter().filter_map(|g| Some((g.replication_group_id.clone()?, g))));
+    }
+    Ok(found)
+}
+
+async fn list_clusters(client: &Client) -> Result<HashMap<String, CacheCluster>, ClientError> {
+    let mut pages = client.describe_cache_clusters().max_records(PAGE).into_paginator().send();
+    let mut found = HashMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| AwsError::from_sdk(Service::ElastiCache, "DescribeCacheClusters", &e))?;
+        found.extend(page.cache_clusters.unwrap_or_default().into_iter().filter_map(|c| Some((c.cache_cluster_id.clone()?, c))));
+    }
+    Ok(found)
+}
