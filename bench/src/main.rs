@@ -9,7 +9,7 @@
 //!   provider processes' CPU time and peak RSS during that plan; API requests per plan per
 //!   backend (moto's request log; a counting proxy in front of kube-apiserver); and `terraform
 //!   apply` of the N creates at `-parallelism=10` and `=50`, with its requests. `BENCH_KINDS`
-//!   (default `replicas,profiles`) chooses the kinds.
+//!   (default `replicas,profiles,redis,shields`) chooses the kinds.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use scaling_testkit::host::{ClientIdentity, Plugin};
-use scaling_testkit::{repo_root, tool, FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
+use scaling_testkit::{repo_root, tool, KubeCluster, Mirror, Moto, Workspace, REGION};
 use terraform_provider_scaling::proto::tfplugin6::get_provider_schema;
 use tonic::codegen::http::uri::PathAndQuery;
 
@@ -201,7 +201,7 @@ fn row(label: &str, ours: Option<f64>, reference: Option<f64>, decimals: usize) 
 fn main() {
     let process_runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(21);
     let plan_runs: usize = std::env::var("BENCH_PLAN_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
-    let kinds_env = std::env::var("BENCH_KINDS").unwrap_or_else(|_| "replicas,profiles".into());
+    let kinds_env = std::env::var("BENCH_KINDS").unwrap_or_else(|_| "replicas,profiles,redis,shields".into());
     let kinds: Vec<&str> = kinds_env.split(',').map(str::trim).collect();
     let sizes: Vec<usize> =
         std::env::var("BENCH_SIZES").unwrap_or_else(|_| "100,500,1000".into()).split(',').filter_map(|n| n.trim().parse().ok()).collect();
@@ -231,32 +231,20 @@ fn main() {
 
     let our_mirror = Mirror::new(&[("skillancer/scaling", "0.1.0", &ours.binary)]);
     let null_mirror = Mirror::new(&[("hashicorp/null", "2.1.2", Path::new(&null.binary))]);
-    // Backends whose waits end at the first look (statuses settle in one describe), so applies
-    // measure the provider and Terraform, not emulated minutes.
-    let moto = Moto::start_with(&[("SCALING_MOTO_STEPS", "1")]);
-    moto.create_source(REGION, "bench-production");
     let cluster = KubeCluster::start(false);
-    let kube_port: u16 = std::fs::read_to_string(cluster.kubeconfig())
-        .expect("kubeconfig")
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("server: "))
-        .and_then(|s| s.rsplit(':').next()?.trim_end_matches('/').parse().ok())
-        .expect("API server port");
-    let counting = FaultProxy::start_tls(kube_port, &cluster.path().join("pki/ca.crt"));
-    let kubeconfig = std::fs::read_to_string(cluster.kubeconfig()).expect("kubeconfig");
-    let counted_kubeconfig = cluster.path().join("counted-kubeconfig");
-    let through_proxy: Vec<String> = kubeconfig
-        .lines()
-        .map(|l| match l.trim() {
-            t if t.starts_with("server:") => format!("    server: {}", counting.url()),
-            t if t.starts_with("certificate-authority-data:") => "    insecure-skip-tls-verify: true".to_string(),
-            _ => l.to_string(),
-        })
-        .collect();
-    std::fs::write(&counted_kubeconfig, through_proxy.join("\n")).expect("write kubeconfig");
+    let (counting, counted_kubeconfig) = cluster.through_proxy();
 
     for &n in &sizes {
         eprintln!("== N = {n}");
+        // Backends whose waits end at the first look (statuses settle in one describe), so
+        // applies measure the provider and Terraform, not emulated minutes; a moto of its own
+        // for each N, so that an account listing holds this N's objects only.
+        let moto = Moto::start_with(&[("SCALING_MOTO_STEPS", "1")]);
+        moto.create_source(REGION, "bench-production");
+        let aws_provider = provider_block(&format!(
+            "  region = \"{REGION}\"\n  endpoints {{\n    rds         = \"{0}\"\n    elasticache = \"{0}\"\n    cloudfront  = \"{0}\"\n  }}\n",
+            moto.endpoint()
+        ));
         let replicas_ws = Workspace::new(&our_mirror, None);
         let replicas: String = (0..n)
             .map(|i| {
@@ -266,11 +254,8 @@ fn main() {
                 )
             })
             .collect();
-        let replicas_tf = format!(
-            "{}{replicas}",
-            provider_block(&format!("  region = \"{REGION}\"\n  endpoints {{\n    rds = \"{}\"\n  }}\n", moto.endpoint()))
-        );
-        let rds_requests = || moto.api_requests();
+        let replicas_tf = format!("{aws_provider}{replicas}");
+        let rds_requests = || moto.calls("rds").len();
         let replica_figures = kinds.contains(&"replicas").then(|| measure_kind(&replicas_ws, &replicas_tf, None, &rds_requests, plan_runs));
 
         let namespace = format!("bench-{n}");
@@ -298,6 +283,38 @@ fn main() {
             )
         });
 
+        // Redis groups made elsewhere (one shard, a primary and a replica: two member clusters
+        // each), adopted by the resources.
+        let redis_figures = kinds.contains(&"redis").then(|| {
+            for i in 0..n {
+                moto.create_replication_group(&format!("bench-redis-{i}"), false, 1, 1);
+            }
+            let groups: String = (0..n)
+                .map(|i| format!("resource \"scaling_redis_shard_config\" \"g{i}\" {{\n  replication_group_id = \"bench-redis-{i}\"\n}}\n"))
+                .collect();
+            let ws = Workspace::new(&our_mirror, None);
+            measure_kind(&ws, &format!("{aws_provider}{groups}"), None, &|| moto.calls("elasticache").len(), plan_runs)
+        });
+
+        // Origin Shield on every origin of N/20 distributions of 20 origins each.
+        let shield_figures = kinds.contains(&"shields").then(|| {
+            let origins: Vec<(String, String)> = (0..20).map(|o| (format!("o{o}"), format!("o{o}.bench.example.com"))).collect();
+            let origins: Vec<(&str, &str)> = origins.iter().map(|(id, domain)| (id.as_str(), domain.as_str())).collect();
+            let distributions: Vec<String> = (0..n.div_ceil(20)).map(|d| moto.create_distribution(&format!("bench-{n}-{d}"), &origins)).collect();
+            let shields: String = (0..n)
+                .map(|i| {
+                    format!(
+                        "resource \"scaling_origin_shield\" \"s{i}\" {{\n  distribution_id     = \"{}\"\n  origin_id           = \"o{}\"\n  \
+                         shield_region       = \"us-east-1\"\n  wait_for_deployment = false\n}}\n",
+                        distributions[i / 20],
+                        i % 20
+                    )
+                })
+                .collect();
+            let ws = Workspace::new(&our_mirror, None);
+            measure_kind(&ws, &format!("{aws_provider}{shields}"), None, &|| moto.calls("cloudfront").len(), plan_runs)
+        });
+
         let null_ws = Workspace::new(&null_mirror, None);
         let nulls: String = (0..n).map(|i| format!("resource \"null_resource\" \"n{i}\" {{}}\n")).collect();
         let nulls_tf = format!(
@@ -309,7 +326,12 @@ fn main() {
         println!();
         println!("N = {n}: medians of {plan_runs} plans; one apply each at -parallelism=10 and =50");
         println!("{:<58} {:>12} {:>12} {:>8}", "metric", "scaling", "null 2.1.2", "ratio");
-        let measured = [("read replicas", &replica_figures, "RDS"), ("profiles", &profile_figures, "Kubernetes")];
+        let measured = [
+            ("read replicas", &replica_figures, "RDS"),
+            ("profiles", &profile_figures, "Kubernetes"),
+            ("Redis shard configs", &redis_figures, "ElastiCache"),
+            ("Origin Shields", &shield_figures, "CloudFront"),
+        ];
         for (kind, figures, backend) in measured.into_iter().filter_map(|(k, f, b)| Some((k, f.as_ref()?, b))) {
             row(&format!("plan wall time, {n} {kind} (s)"), median(&figures.plan.wall_s), median(&null_figures.plan.wall_s), 2);
             row("  provider CPU during plan (s)", median(&figures.plan.cpu_s), median(&null_figures.plan.cpu_s), 2);
