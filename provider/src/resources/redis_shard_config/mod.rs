@@ -226,17 +226,21 @@ impl RedisShardConfig {
                 if status != "available" {
                     return Ok(Acceptor::Retry(format!("group {status}")));
                 }
-                // Every cluster of the region, page by page; the members are picked out.
+                // Each member on its own: a listing of the region's clusters would cost a call
+                // per hundred clusters of every group, on every poll of every wait.
+                let members = rg.member_clusters().iter().map(|m| elasticache::describe_cluster(client, m));
                 let mut statuses: BTreeMap<String, String> = BTreeMap::new();
-                let mut pages = client.describe_cache_clusters().into_paginator().send();
-                while let Some(page) = pages.next().await {
-                    match page {
-                        Ok(page) => statuses.extend(page.cache_clusters().iter().filter_map(|c| {
-                            Some((c.cache_cluster_id()?.to_string(), c.cache_cluster_status().unwrap_or("unknown").to_string()))
-                        })),
-                        Err(e) => {
-                            return elasticache_error("DescribeCacheClusters", &e).in_wait();
+                for member in futures_util::future::join_all(members).await {
+                    match member {
+                        Ok(Some(c)) => {
+                            statuses.insert(
+                                c.cache_cluster_id().unwrap_or_default().to_string(),
+                                c.cache_cluster_status().unwrap_or("unknown").to_string(),
+                            );
                         }
+                        Ok(None) => {}
+                        Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
+                        Err(e) => return Err(e.to_string()),
                     }
                 }
                 let member_status = |m: &String| statuses.get(m).map(String::as_str).unwrap_or("not listed");
