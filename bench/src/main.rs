@@ -290,7 +290,12 @@ fn main() {
                 moto.create_replication_group(&format!("bench-redis-{i}"), false, 1, 1);
             }
             let groups: String = (0..n)
-                .map(|i| format!("resource \"scaling_redis_shard_config\" \"g{i}\" {{\n  replication_group_id = \"bench-redis-{i}\"\n}}\n"))
+                .map(|i| {
+                    format!(
+                        "resource \"scaling_redis_shard_config\" \"g{i}\" {{\n  replication_group_id    = \"bench-redis-{i}\"\n  \
+                         node_group_count        = 1\n  replicas_per_node_group = 1\n}}\n"
+                    )
+                })
                 .collect();
             let ws = Workspace::new(&our_mirror, None);
             measure_kind(&ws, &format!("{aws_provider}{groups}"), None, &|| moto.calls("elasticache").len(), plan_runs)

@@ -13,8 +13,10 @@ use aws_sdk_elasticache::Client;
 use crate::aws_error::{AwsError, ClientError, Service};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 
-/// As for RDS: after one batch's worth of single reads, a page answers a hundred.
-const LISTING: ListingPolicy = ListingPolicy { reads_before_listing: 10, max_age: Duration::from_secs(30) };
+/// A refresh lists from its first read: a group read on its own costs two calls and
+/// nothing batches them, while a page of each listing answers a hundred. An account with far
+/// more groups than the configuration reads pays a call per hundred groups and clusters.
+const LISTING: ListingPolicy = ListingPolicy { reads_before_listing: 0, max_age: Duration::from_secs(30) };
 
 /// The most records DescribeReplicationGroups and DescribeCacheClusters answer a page.
 const PAGE: i32 = 100;
