@@ -42,7 +42,8 @@ impl WriteCount {
     }
 
     /// A tower layer for the Kubernetes client: counts every request other than GET and HEAD
-    /// (LIST and WATCH are GETs).
+    /// (LIST and WATCH are GETs) and dry runs (a plan's server-side apply with `dryRun` changes
+    /// nothing, and counting it would throw away the listings of the refresh it interleaves with).
     pub fn kube_layer(&self) -> CountKubeWrites {
         CountKubeWrites(self.clone())
     }
@@ -120,7 +121,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let write = !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+        let read = matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+        let dry_run = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("dryRun=")));
+        let write = !read && !dry_run;
         if write {
             self.writes.wrote();
         }
@@ -138,10 +141,11 @@ where
 /// When a scope is worth listing, and for how long a listing answers.
 #[derive(Clone, Copy, Debug)]
 pub struct ListingPolicy {
-    /// Reads of one scope answered on their own before the scope is listed: a configuration
-    /// with a few objects in a large account or namespace never lists it.
+    /// Reads of one scope answered on their own before the scope is listed. Where single reads
+    /// batch well (RDS), a configuration with a few objects in a large account never lists it.
     pub reads_before_listing: usize,
-    /// A listing older than this is taken again; it bounds how old a refreshed value can be.
+    /// How long a listing answers once it is in; then it is taken again. A refreshed value is
+    /// at most this old plus the time the listing took.
     pub max_age: Duration,
 }
 
@@ -162,8 +166,10 @@ struct Scope<V> {
 struct Listing<V> {
     /// None when listing failed: the reads go on one by one until the listing is due again.
     objects: Option<HashMap<String, V>>,
+    /// The write count when the listing began.
     writes: u64,
-    taken: Instant,
+    /// When the listing was in: a listing slower than `max_age` still answers.
+    done: Instant,
 }
 
 impl<V: Clone> SharedListing<V> {
@@ -172,7 +178,7 @@ impl<V: Clone> SharedListing<V> {
     }
 
     fn fresh(&self, listing: &Listing<V>) -> bool {
-        listing.writes == self.writes.now() && listing.taken.elapsed() < self.policy.max_age
+        listing.writes == self.writes.now() && listing.done.elapsed() < self.policy.max_age
     }
 
     /// Object `key` of `scope` from the scope's listing, taking the listing with `list` when it
@@ -205,7 +211,7 @@ impl<V: Clone> SharedListing<V> {
         };
         let listing = cell
             .get_or_init(|| async {
-                let (writes, taken) = (self.writes.now(), Instant::now());
+                let writes = self.writes.now();
                 let objects = match list().await {
                     Ok(objects) => {
                         tracing::debug!(scope, objects = objects.len(), "listed the scope for the rest of this refresh");
@@ -216,7 +222,7 @@ impl<V: Clone> SharedListing<V> {
                         None
                     }
                 };
-                Listing { objects, writes, taken }
+                Listing { objects, writes, done: Instant::now() }
             })
             .await;
         if !self.fresh(listing) {
@@ -253,6 +259,22 @@ mod tests {
         // Another scope counts its own reads.
         assert_eq!(listing.get("other", "a", || counted(&lists, &["a"])).await, None);
         assert_eq!(lists.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn the_kubernetes_layer_counts_writes_but_not_reads_or_dry_runs() {
+        use tower::{Layer, ServiceExt};
+        let writes = WriteCount::new();
+        let service = writes.kube_layer().layer(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(()) }));
+        let send = |method: http::Method, uri: &str| {
+            let request = http::Request::builder().method(method).uri(uri).body(()).unwrap();
+            service.clone().oneshot(request)
+        };
+        send(http::Method::GET, "/apis/autoscaling/v2/namespaces/a/horizontalpodautoscalers?limit=500").await.unwrap();
+        send(http::Method::PATCH, "/apis/autoscaling/v2/namespaces/a/horizontalpodautoscalers/x?dryRun=All&fieldManager=m").await.unwrap();
+        assert_eq!(writes.now(), 0);
+        send(http::Method::PATCH, "/apis/autoscaling/v2/namespaces/a/horizontalpodautoscalers/x?fieldManager=m").await.unwrap();
+        assert_eq!(writes.now(), 2, "counted when sent and when answered");
     }
 
     #[tokio::test]
