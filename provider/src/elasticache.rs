@@ -65,6 +65,21 @@ pub async fn describe_cluster(client: &Client, id: &str) -> Result<Option<CacheC
     }
 }
 
+/// The status of each of clusters `ids` that exists, by id. Up to a page's worth are described
+/// one by one, ten at a time, so that a wait's poll costs what its own group holds whatever else
+/// the region has; a larger group is picked out of a listing, where a page answers a hundred.
+pub async fn cluster_statuses(client: &Client, ids: &[String]) -> Result<HashMap<String, String>, ClientError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    let found: Vec<CacheCluster> = if ids.len() > PAGE as usize {
+        list_clusters(client).await?.into_values().collect()
+    } else {
+        let reads = stream::iter(ids.to_vec()).map(|id| async move { describe_cluster(client, &id).await }).buffer_unordered(10);
+        reads.try_collect::<Vec<_>>().await?.into_iter().flatten().collect()
+    };
+    let status = |c: CacheCluster| Some((c.cache_cluster_id.clone()?, c.cache_cluster_status.unwrap_or_else(|| "unknown".to_string())));
+    Ok(found.into_iter().filter(|c| c.cache_cluster_id.as_ref().is_some_and(|id| ids.contains(id))).filter_map(status).collect())
+}
+
 fn none_if_not_found<T>(e: AwsError) -> Result<Option<T>, ClientError> {
     if e.is_not_found() {
         Ok(None)

@@ -12,7 +12,6 @@
 
 pub(crate) mod validate;
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -226,23 +225,11 @@ impl RedisShardConfig {
                 if status != "available" {
                     return Ok(Acceptor::Retry(format!("group {status}")));
                 }
-                // Each member on its own: a listing of the region's clusters would cost a call
-                // per hundred clusters of every group, on every poll of every wait.
-                let members = rg.member_clusters().iter().map(|m| elasticache::describe_cluster(client, m));
-                let mut statuses: BTreeMap<String, String> = BTreeMap::new();
-                for member in futures_util::future::join_all(members).await {
-                    match member {
-                        Ok(Some(c)) => {
-                            statuses.insert(
-                                c.cache_cluster_id().unwrap_or_default().to_string(),
-                                c.cache_cluster_status().unwrap_or("unknown").to_string(),
-                            );
-                        }
-                        Ok(None) => {}
-                        Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
-                        Err(e) => return Err(e.to_string()),
-                    }
-                }
+                let statuses = match elasticache::cluster_statuses(client, rg.member_clusters()).await {
+                    Ok(statuses) => statuses,
+                    Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
+                    Err(e) => return Err(e.to_string()),
+                };
                 let member_status = |m: &String| statuses.get(m).map(String::as_str).unwrap_or("not listed");
                 if let Some(m) = rg.member_clusters().iter().find(|m| FAILED.contains(&member_status(m))) {
                     return Ok(Acceptor::Failure(format!("member cluster {m} is {}", member_status(m))));
@@ -267,12 +254,15 @@ impl RedisShardConfig {
     /// nothing is), then the wait for `done`. A busy group (another change, a backup) or a
     /// transient failure is retried with backoff, each time from a fresh look, so a call that
     /// landed although its answer was lost is never sent again. An answer that nothing needed
-    /// changing is success.
+    /// changing is success. `last_seen` is the settled group the previous step left, used
+    /// for the first look, and on success the group as this step leaves it.
+    #[allow(clippy::too_many_arguments)]
     async fn step<T, E, F, Fut>(
         ctx: &Context,
         id: &str,
         operation: &'static str,
         deadline: Instant,
+        last_seen: &mut Option<Group>,
         call: F,
         done: impl Fn(&Group) -> bool,
     ) -> Result<(), String>
@@ -285,10 +275,19 @@ impl RedisShardConfig {
         const BUSY: &[&str] = &["InvalidReplicationGroupState", "InvalidCacheClusterState"];
         let mut attempt = 0u32;
         loop {
-            let group = Self::settled(ctx, id, deadline, |_| true).await?;
-            let Some(sent) = call(&group) else { return Ok(()) };
+            let group = match last_seen.take() {
+                Some(group) => group,
+                None => Self::settled(ctx, id, deadline, |_| true).await?,
+            };
+            let Some(sent) = call(&group) else {
+                *last_seen = Some(group);
+                return Ok(());
+            };
             let why = match sent.await {
-                Ok(_) => return Self::settled(ctx, id, deadline, &done).await.map(|_| ()),
+                Ok(_) => {
+                    *last_seen = Some(Self::settled(ctx, id, deadline, &done).await?);
+                    return Ok(());
+                }
                 Err(e) => {
                     let e = elasticache_error(operation, &e);
                     let message = e.to_string();
@@ -319,6 +318,9 @@ impl RedisShardConfig {
     /// Brings the group to `target` (None: leave that part as it is), one ordered step at a time.
     async fn converge(ctx: &Context, id: &str, target: &Shape, apply_immediately: bool, deadline: Instant) -> Result<(), String> {
         let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
+        // The group as the last look left it, settled, with nothing sent since: the next step
+        // starts from it instead of describing the group and its members again.
+        let mut last_seen = None;
 
         if let (Some(shards), Some(retained)) = (target.shards, &target.retained) {
             let group = Self::settled(ctx, id, deadline, |_| true).await?;
@@ -332,6 +334,7 @@ impl RedisShardConfig {
                     retained.join(", ")
                 ));
             }
+            last_seen = Some(group);
         }
         if let Some(shards) = target.shards {
             Self::step(
@@ -339,6 +342,7 @@ impl RedisShardConfig {
                 id,
                 "ModifyReplicationGroupShardConfiguration",
                 deadline,
+                &mut last_seen,
                 |group| {
                     (group.node_groups.len() != shards).then(|| {
                         let mut call = client
@@ -363,6 +367,7 @@ impl RedisShardConfig {
                 id,
                 "IncreaseReplicaCount",
                 deadline,
+                &mut last_seen,
                 |group| replica_call(client, id, group, want),
                 |g| g.replicas_at_least(want),
             )
@@ -375,6 +380,7 @@ impl RedisShardConfig {
                 id,
                 "ModifyReplicationGroup",
                 deadline,
+                &mut last_seen,
                 |group| {
                     (group.node_type != node_type).then(|| {
                         client
@@ -397,6 +403,7 @@ impl RedisShardConfig {
                 id,
                 "DecreaseReplicaCount",
                 deadline,
+                &mut last_seen,
                 |group| replica_call_down(client, id, group, want),
                 |g| g.replicas_at_most(want),
             )
