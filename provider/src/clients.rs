@@ -14,6 +14,7 @@ use aws_types::SdkConfig;
 
 use crate::aws_error::ClientError;
 use crate::cloudfront::{Described, DistributionLookup};
+use crate::elasticache::RefreshReads as ElastiCacheReads;
 use crate::kube_list::ObjectListings;
 use crate::rds::InstanceLookup;
 use crate::refresh::WriteCount;
@@ -86,7 +87,7 @@ pub struct Clients {
     /// what a write may have changed.
     writes: WriteCount,
     kube_objects: OnceLock<ObjectListings>,
-    elasticache_reads: OnceLock<crate::elasticache::RefreshReads>,
+    elasticache_reads: OnceLock<ElastiCacheReads>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
     /// origins take turns instead of failing each other's If-Match.
@@ -229,8 +230,8 @@ impl Clients {
 
     /// ElastiCache groups and clusters for ReadResource: a refresh that reads many shares one
     /// listing of each, no older than this provider's last write.
-    pub fn elasticache_in_refresh(&self) -> &crate::elasticache::RefreshReads {
-        self.elasticache_reads.get_or_init(|| crate::elasticache::RefreshReads::new(self.writes.clone()))
+    pub fn elasticache_in_refresh(&self) -> &ElastiCacheReads {
+        self.elasticache_reads.get_or_init(|| ElastiCacheReads::new(self.writes.clone()))
     }
 
     /// CloudFront is global: its API is in us-east-1 (cn-northwest-1 in the China partition)

@@ -321,7 +321,7 @@ impl DataSource<Clients> for Capacity {
         let mut databases: Vec<(Value, Option<String>, i64)> = Vec::new();
         for (i, block) in config.attr("database").elements().iter().enumerate() {
             let id = block.str_attr("db_instance_identifier");
-            match ctx.clients.rds_instance_in_refresh(id).await {
+            match ctx.clients.rds_instance(id).await {
                 Ok(Some(instance)) => {
                     queries.push(query(format!("db{i}"), "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", id)));
                     databases.push((
