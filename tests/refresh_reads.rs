@@ -12,8 +12,8 @@ use terraform_provider_scaling::kube_list::ObjectListings;
 use terraform_provider_scaling::rds::InstanceLookup;
 use terraform_provider_scaling::refresh::WriteCount;
 
-/// Held by each test that lists instances, counts moto's calls or injects a fault for calls
-/// that name no instance: the tests of one binary share a moto and run at once.
+/// Held by every test here that calls RDS or ElastiCache: the tests of one binary share a moto
+/// and run at once, and these count its calls or inject faults for calls that name no object.
 static MOTO_CALLS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn counting_calls() -> std::sync::MutexGuard<'static, ()> {
@@ -53,7 +53,8 @@ fn describes_since(moto: &Moto, before: usize) -> Vec<String> {
 fn rds_reads_in_a_refresh_answer_as_describing_each_instance_alone_does() {
     let moto = Moto::shared();
     let _counting = counting_calls();
-    let ids: Vec<String> = (0..25).map(|i| format!("listed-{i:02}")).collect();
+    // More than a page (100) of instances, so the listing is read over pages.
+    let ids: Vec<String> = (0..110).map(|i| format!("listed-{i:03}")).collect();
     for id in &ids {
         moto.create_source(REGION, id);
         moto.settle(id);
@@ -78,9 +79,13 @@ fn rds_reads_in_a_refresh_answer_as_describing_each_instance_alone_does() {
     for (i, (refreshed, alone)) in refreshed.iter().zip(&alone).enumerate() {
         assert_eq!(at_rest(refreshed), at_rest(alone), "read {i} of the refresh differs from a describe of it alone");
     }
-    assert!(refreshed[..25].iter().all(Option::is_some) && refreshed[25..].iter().all(Option::is_none));
+    assert!(refreshed[..110].iter().all(Option::is_some) && refreshed[110..].iter().all(Option::is_none));
     let (listings, by_id): (Vec<&String>, Vec<&String>) = asked[..asked.len() - wanted.len()].iter().partition(|named| *named == "-");
-    assert_eq!(listings.len(), 1, "one listing answered the reads after the first ten: {asked:?}");
+    let instances = moto.rds(REGION, |c| async move {
+        let pages: Vec<_> = c.describe_db_instances().into_paginator().items().send().collect().await;
+        pages.len()
+    });
+    assert_eq!(listings.len(), instances.div_ceil(100), "one listing, a page per 100 instances, answered the reads after the first ten");
     let named: usize = by_id.iter().map(|ids| ids.split(',').count()).sum();
     assert_eq!(named, 12, "only the first ten reads and the two missing instances named instances: {asked:?}");
 }
@@ -117,6 +122,7 @@ fn a_write_through_the_provider_stales_the_listing() {
 #[test]
 fn in_a_batch_one_instance_denied_or_missing_answers_for_itself_only() {
     let moto = Moto::shared();
+    let _counting = counting_calls();
     for id in ["batch-denied", "batch-allowed"] {
         moto.create_source(REGION, id);
         moto.settle(id);
