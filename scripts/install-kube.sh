@@ -69,7 +69,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v go >/dev/null || die "go not on PATH after installing golang-go"
-ETCD="$(command -v etcd || true)"
+# The etcd the package installed: not `command -v`, which finds our own link to it once
+# .tools/bin is on PATH (as install-tools.sh suggests) and would link it to itself.
+ETCD="$(dpkg -L etcd-server 2>/dev/null | grep -m1 '/bin/etcd$' || true)"
 [ -n "$ETCD" ] || ETCD=/usr/bin/etcd
 [ -x "$ETCD" ] || die "etcd not found after installing etcd-server"
 
