@@ -296,13 +296,13 @@ fn hpa_spec(max: i64) -> serde_json::Value {
 
 const HPA: (&str, &str) = ("autoscaling/v2beta2", "HorizontalPodAutoscaler");
 
+type Json = serde_json::Value;
+
+/// What each read of the refresh returned, in order, and by name what a GET of each returns.
+type HpaReads = (Vec<Result<Option<Json>, String>>, HashMap<String, Option<Json>>);
+
 /// Reads of HPAs in one namespace through a counting proxy; the objects a GET of each returns.
-fn read_hpas(
-    cluster: &KubeCluster,
-    proxy_kubeconfig: &std::path::Path,
-    namespace: &str,
-    names: &[String],
-) -> (Vec<Result<Option<serde_json::Value>, String>>, HashMap<String, Option<serde_json::Value>>) {
+fn read_hpas(cluster: &KubeCluster, proxy_kubeconfig: &std::path::Path, namespace: &str, names: &[String]) -> HpaReads {
     let resource = scaling_testkit::kube::api_resource(HPA.0, HPA.1);
     let (ns, wanted) = (namespace.to_string(), names.to_vec());
     let refreshed = KubeCluster::with_client_of(proxy_kubeconfig, |client| async move {
