@@ -41,9 +41,9 @@ impl WriteCount {
         CountAwsWrites(self.clone())
     }
 
-    /// A tower layer for the Kubernetes client: counts every request other than GET and HEAD
-    /// (LIST and WATCH are GETs) and dry runs (a plan's server-side apply with `dryRun` changes
-    /// nothing, and counting it would throw away the listings of the refresh it interleaves with).
+    /// A tower layer for the Kubernetes client: counts every request except GETs and HEADs
+    /// (LIST and WATCH are GETs) and dry runs. A plan's server-side apply with `dryRun` changes
+    /// nothing, and counting it would throw away the listings of the refresh it interleaves with.
     pub fn kube_layer(&self) -> CountKubeWrites {
         CountKubeWrites(self.clone())
     }
