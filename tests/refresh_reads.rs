@@ -43,6 +43,23 @@ fn counted(client: &aws_sdk_rds::Client, writes: &WriteCount) -> aws_sdk_rds::Cl
     aws_sdk_rds::Client::from_conf(client.config().to_builder().interceptor(writes.aws_interceptor()).build())
 }
 
+/// A lookup as the provider makes one, over `client` with its writes counted.
+fn lookup_over(client: &aws_sdk_rds::Client) -> (InstanceLookup, aws_sdk_rds::Client, WriteCount) {
+    let writes = WriteCount::new();
+    let ours = counted(client, &writes);
+    (InstanceLookup::new(ours.clone(), writes.clone()), ours, writes)
+}
+
+/// Instances `prefix-000`.. made elsewhere and settled (`available`), by identifier.
+fn settled_instances(moto: &Moto, prefix: &str, count: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..count).map(|i| format!("{prefix}-{i:03}")).collect();
+    for id in &ids {
+        moto.create_source(REGION, id);
+        moto.settle(id);
+    }
+    ids
+}
+
 /// The DescribeDBInstances calls moto logged since `before`: the instances each named, "-"
 /// for none (a listing).
 fn describes_since(moto: &Moto, before: usize) -> Vec<String> {
@@ -54,18 +71,13 @@ fn rds_reads_in_a_refresh_answer_as_describing_each_instance_alone_does() {
     let moto = Moto::shared();
     let _counting = counting_calls();
     // More than a page (100) of instances, so the listing is read over pages.
-    let ids: Vec<String> = (0..110).map(|i| format!("listed-{i:03}")).collect();
-    for id in &ids {
-        moto.create_source(REGION, id);
-        moto.settle(id);
-    }
+    let ids = settled_instances(moto, "listed", 110);
     let before = moto.calls("rds").len();
     let wanted: Vec<String> = ids.iter().cloned().chain(["never-made-1".to_string(), "never-made-2".to_string()]).collect();
     let asking = wanted.clone();
     let (refreshed, alone) = moto.rds(REGION, |client| async move {
         let wanted = asking;
-        let writes = WriteCount::new();
-        let lookup = InstanceLookup::new(counted(&client, &writes), writes);
+        let (lookup, ..) = lookup_over(&client);
         let reads = wanted.iter().map(|id| lookup.get_in_refresh(id));
         let refreshed: Vec<Option<DbInstance>> =
             futures_util::future::join_all(reads).await.into_iter().map(|r| r.expect("refresh read")).collect();
@@ -94,47 +106,37 @@ fn rds_reads_in_a_refresh_answer_as_describing_each_instance_alone_does() {
 fn a_write_through_the_provider_stales_the_listing() {
     let moto = Moto::shared();
     let _counting = counting_calls();
-    let ids: Vec<String> = (0..12).map(|i| format!("stale-{i:02}")).collect();
-    for id in &ids {
-        moto.create_source(REGION, id);
-        moto.settle(id);
-    }
+    let ids = settled_instances(moto, "stale", 12);
     let before = moto.calls("rds").len();
     let status = moto.rds(REGION, |client| async move {
-        let writes = WriteCount::new();
-        let ours = counted(&client, &writes);
-        let lookup = InstanceLookup::new(ours.clone(), writes.clone());
+        let (lookup, ours, writes) = lookup_over(&client);
         for id in &ids {
             assert!(lookup.get_in_refresh(id).await.expect("read").is_some());
         }
         assert_eq!(writes.now(), 0, "describes are not writes");
         // Deleted by this provider: the listing taken before the delete no longer answers.
-        ours.delete_db_instance().db_instance_identifier("stale-11").skip_final_snapshot(true).send().await.expect("delete");
+        ours.delete_db_instance().db_instance_identifier("stale-011").skip_final_snapshot(true).send().await.expect("delete");
         assert_eq!(writes.now(), 2, "a write counts when it is sent and when its answer is in");
-        lookup.get_in_refresh("stale-11").await.expect("read after the write").map(|i| i.db_instance_status.unwrap_or_default())
+        lookup.get_in_refresh("stale-011").await.expect("read after the write").map(|i| i.db_instance_status.unwrap_or_default())
     });
     assert_ne!(status.as_deref(), Some("available"), "read back as it is after the delete: {status:?}");
     let asked = describes_since(moto, before);
     assert_eq!(asked.iter().filter(|n| *n == "-").count(), 1, "the listing answered the eleventh and twelfth reads: {asked:?}");
-    assert_eq!(asked.iter().filter(|n| *n == "stale-11").count(), 1, "from the listing before the write, on its own after it: {asked:?}");
+    assert_eq!(asked.iter().filter(|n| *n == "stale-011").count(), 1, "from the listing before the write, on its own after it: {asked:?}");
 }
 
 #[test]
 fn in_a_batch_one_instance_denied_or_missing_answers_for_itself_only() {
     let moto = Moto::shared();
     let _counting = counting_calls();
-    for id in ["batch-denied", "batch-allowed"] {
-        moto.create_source(REGION, id);
-        moto.settle(id);
-    }
+    settled_instances(moto, "batch", 2);
     // An IAM policy that denies the filtered call naming several instances, and describing
-    // batch-denied itself.
-    moto.fail_next("DescribeDBInstances", "batch-denied", &["AccessDenied", "AccessDenied"]);
+    // batch-000 itself.
+    moto.fail_next("DescribeDBInstances", "batch-000", &["AccessDenied", "AccessDenied"]);
     let (denied, allowed, missing, allowed_alone) = moto.rds(REGION, |client| async move {
-        let writes = WriteCount::new();
-        let lookup = InstanceLookup::new(counted(&client, &writes), writes);
-        let (denied, allowed, missing) = tokio::join!(lookup.get("batch-denied"), lookup.get("batch-allowed"), lookup.get("batch-missing"));
-        (denied, allowed, missing, described_alone(&client, "batch-allowed").await)
+        let (lookup, ..) = lookup_over(&client);
+        let (denied, allowed, missing) = tokio::join!(lookup.get("batch-000"), lookup.get("batch-001"), lookup.get("batch-missing"));
+        (denied, allowed, missing, described_alone(&client, "batch-001").await)
     });
     let denied = denied.expect_err("the denied instance's read fails");
     assert!(denied.to_string().contains("AccessDenied") || denied.to_string().contains("not authorized"), "{denied}");
@@ -146,17 +148,12 @@ fn in_a_batch_one_instance_denied_or_missing_answers_for_itself_only() {
 fn a_failed_listing_leaves_the_reads_to_describes_that_answer() {
     let moto = Moto::shared();
     let _counting = counting_calls();
-    let ids: Vec<String> = (0..14).map(|i| format!("unlisted-{i:02}")).collect();
-    for id in &ids {
-        moto.create_source(REGION, id);
-        moto.settle(id);
-    }
+    let ids = settled_instances(moto, "unlisted", 14);
     // Throttled past the SDK's three attempts, for every call that names no instance.
     moto.fail_next("DescribeDBInstances", "-", &["Throttling", "Throttling", "Throttling"]);
     let before = moto.calls("rds").len();
     let read = moto.rds(REGION, |client| async move {
-        let writes = WriteCount::new();
-        let lookup = InstanceLookup::new(counted(&client, &writes), writes);
+        let (lookup, ..) = lookup_over(&client);
         let mut read = Vec::new();
         for id in &ids {
             read.push(lookup.get_in_refresh(id).await.expect("read despite the failed listing").is_some());
