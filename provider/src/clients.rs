@@ -541,4 +541,40 @@ mod tests {
         assert!(asked_again(Method::PATCH, StatusCode::GATEWAY_TIMEOUT));
         assert!(!asked_again(Method::GET, StatusCode::NOT_FOUND));
     }
+
+    /// The count of writes is in the clients the resources use: a write counts even when it
+    /// fails (it may have landed), a read never does. Nothing listens on the endpoints.
+    #[tokio::test]
+    async fn the_providers_own_clients_count_their_writes() {
+        // As the plugin's start-up does.
+        let _ = crate::plugin::tls::crypto_provider().as_ref().clone().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n\
+             contexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n",
+        )
+        .unwrap();
+        let clients = Clients::new(
+            AwsSettings { region: Some("us-east-1".into()), profile: None, max_attempts: 1 },
+            Endpoints { rds: Some("http://127.0.0.1:1".into()), ..Endpoints::default() },
+            KubeSettings { config_path: Some(kubeconfig.display().to_string()), context: None, max_retries: 0 },
+            CallTimeouts { connect: Duration::from_millis(200), read: Duration::from_millis(200) },
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let rds = clients.rds().await.unwrap();
+        assert!(rds.describe_db_instances().send().await.is_err());
+        assert_eq!(clients.writes.now(), 0, "a describe is not a write");
+        assert!(rds.delete_db_instance().db_instance_identifier("x").send().await.is_err());
+        assert_eq!(clients.writes.now(), 2, "a delete counts when sent and when it ended");
+
+        assert!(clients.kube().await.is_err(), "discovery cannot reach the server");
+        let kube = clients.kube.get().expect("the client was made before discovery failed").client.clone();
+        let config_maps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> = kube::Api::namespaced(kube, "default");
+        assert!(config_maps.get_opt("x").await.is_err());
+        assert_eq!(clients.writes.now(), 2, "a GET is not a write");
+        assert!(config_maps.delete("x", &Default::default()).await.is_err());
+        assert_eq!(clients.writes.now(), 4, "a DELETE counts when sent and when it ended");
+    }
 }
