@@ -185,3 +185,91 @@ fn calls_above_the_rate_are_throttled_as_aws_limits_an_account() {
         c.describe_db_instances().send().await.expect("a second later the bucket has refilled");
     });
 }
+
+/// The RDS User Guide ("Using the schedule modifications setting"): a deferred value the
+/// instance already has leaves the queue as it is; applied immediately, it takes the pending
+/// change back, and every other pending change is applied with it, not only the request's.
+#[test]
+fn a_pending_change_is_taken_back_only_immediately_and_immediately_applies_the_whole_queue() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "queue-production");
+    moto.rds(REGION, |c| async move {
+        let defer = |class: &'static str| {
+            c.modify_db_instance().db_instance_identifier("queue-production").db_instance_class(class).apply_immediately(false).send()
+        };
+        defer("db.r6g.4xlarge").await.unwrap();
+        // Someone else's deferred storage change joins the queue.
+        c.modify_db_instance()
+            .db_instance_identifier("queue-production")
+            .allocated_storage(200)
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+        defer("db.r6g.2xlarge").await.unwrap();
+        let held = status(&c, "queue-production").await.unwrap();
+        let pending = held.pending_modified_values().expect("still pending");
+        assert_eq!(pending.db_instance_class(), Some("db.r6g.4xlarge"), "a deferred current class takes nothing back");
+        assert_eq!(pending.allocated_storage(), Some(200));
+
+        c.modify_db_instance()
+            .db_instance_identifier("queue-production")
+            .db_instance_class("db.r6g.2xlarge")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        let reverting = status(&c, "queue-production").await.unwrap();
+        let pending = reverting.pending_modified_values().expect("the storage change is under way");
+        assert_eq!(pending.db_instance_class(), None, "taken back");
+        assert_eq!(pending.allocated_storage(), Some(200), "and the rest of the queue applies now");
+        assert_eq!(reverting.db_instance_status(), Some("modifying"));
+        let seen = statuses_until(&c, "queue-production", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        assert_eq!(seen, ["storage-optimization", "available"]);
+        let done = status(&c, "queue-production").await.unwrap();
+        assert_eq!((done.db_instance_class(), done.allocated_storage()), (Some("db.r6g.2xlarge"), Some(200)));
+        assert!(done.pending_modified_values().is_none_or(|p| p.db_instance_class().is_none() && p.allocated_storage().is_none()));
+
+        // Taking back the only pending change applies nothing: the instance stays available.
+        defer("db.r6g.8xlarge").await.unwrap();
+        c.modify_db_instance()
+            .db_instance_identifier("queue-production")
+            .db_instance_class("db.r6g.2xlarge")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        let back = status(&c, "queue-production").await.unwrap();
+        assert_eq!(back.db_instance_status(), Some("available"));
+        assert!(back.pending_modified_values().is_none_or(|p| p.db_instance_class().is_none()));
+    });
+}
+
+/// An immediate class change starts a deferred engine upgrade too (both are in the queue).
+#[test]
+fn an_immediate_change_starts_a_pending_engine_upgrade_with_it() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "engine-production");
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance()
+            .db_instance_identifier("engine-production")
+            .engine_version("16.4")
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+        let held = status(&c, "engine-production").await.unwrap();
+        assert_eq!(held.pending_modified_values().and_then(|p| p.engine_version()), Some("16.4"));
+        c.modify_db_instance()
+            .db_instance_identifier("engine-production")
+            .db_instance_class("db.r6g.4xlarge")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap();
+        statuses_until(&c, "engine-production", |i| i.as_ref().and_then(|i| i.db_instance_status()) == Some("available")).await;
+        let done = status(&c, "engine-production").await.unwrap();
+        assert_eq!((done.db_instance_class(), done.engine_version()), (Some("db.r6g.4xlarge"), Some("16.4")));
+        assert!(done.pending_modified_values().is_none_or(|p| p.engine_version().is_none()));
+    });
+}

@@ -10,11 +10,13 @@ moto 5.2.5 falls short:
   (moto: overwrites it);
 - every instance has its own DbiResourceId (moto: one for all), and a replica created without
   tags has none (moto: copies the source's);
-- ModifyDBInstance with ApplyImmediately=false records class, Multi-AZ and storage changes in
-  PendingModifiedValues until the maintenance window (moto: applies them at once); with
-  ApplyImmediately=true they pass through `modifying`, listed as pending until applied (a
-  storage change then through `storage-optimization`); an instance that is not available
-  refuses modifications.
+- ModifyDBInstance with ApplyImmediately=false records class, Multi-AZ, storage and engine
+  version changes in PendingModifiedValues until the maintenance window (moto: applies them at
+  once); a value the instance already has changes nothing and leaves the queue as it is. With
+  ApplyImmediately=true the request and every change already pending pass through `modifying`,
+  listed as pending until applied (a storage change then through `storage-optimization`); a
+  value the instance already has takes back the pending change of that setting. An instance
+  that is not available refuses modifications.
 
 Sources (DB instance statuses, PromoteReadReplica, DeleteDBInstance) are in docs/moto-facts.md.
 Only sources made with CreateDBInstance stay available at once, so tests can build on them.
@@ -77,7 +79,7 @@ original_promote = RDSBackend.promote_read_replica
 original_modify = RDSBackend.modify_db_instance
 
 # What ModifyDBInstance defers to the maintenance window unless applied immediately.
-DEFERRABLE = ["db_instance_class", "multi_az", "storage_type", "iops", "storage_throughput", "allocated_storage"]
+DEFERRABLE = ["db_instance_class", "multi_az", "storage_type", "iops", "storage_throughput", "allocated_storage", "engine_version"]
 STORAGE = ["storage_type", "iops", "storage_throughput", "allocated_storage"]
 
 
@@ -162,31 +164,45 @@ RDSBackend.delete_db_instance = delete_db_instance
 RDSBackend.promote_read_replica = promote_read_replica
 
 
+def same(a: Any, b: Any) -> bool:
+    """Whether a requested value is the one the instance has (the query protocol's strings and
+    moto's typed attributes compared alike)."""
+    return str(a).lower() == str(b).lower()
+
+
 def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> DBInstance:
     db = self.databases.get(db_instance_identifier)
     if db is None:
         raise DBInstanceNotFoundError(db_instance_identifier)
     if db.status not in ("available", "storage-optimization"):
         raise InvalidDBInstanceState(f"Database instance is not in available state ({db.status}).")
-    changes = {k: db_kwargs.pop(k) for k in DEFERRABLE if db_kwargs.get(k) is not None}
+    requested = {k: db_kwargs.pop(k) for k in DEFERRABLE if db_kwargs.get(k) is not None}
     immediately = bool(db_kwargs.get("apply_immediately"))
     db = original_modify(self, db_instance_identifier, db_kwargs)
     pending = dict(getattr(db, "pending_modified_values", None) or {})
-    if not changes:
-        return db
+    # A value the instance already has is no change: deferred, it leaves a pending change of
+    # that setting in the queue (the window still applies it).
+    changes = {k: v for k, v in requested.items() if not same(getattr(db, k, None), v)}
     if not immediately:
         pending.update(changes)
-        db.pending_modified_values = pending
+        db.pending_modified_values = pending or None
         return db
-    # While it is modifying, AWS lists the change as pending, then applies it.
-    pending.update(changes)
-    db.pending_modified_values = pending
+    # Applied immediately, a request takes the place of what was pending for the same setting:
+    # the value the instance has takes a pending change back (the User Guide's way to revert
+    # one). And every other pending change is applied with it, not only this request's.
+    for k in requested:
+        pending.pop(k, None)
+    queue = {**pending, **changes}
+    if not queue:
+        db.pending_modified_values = None
+        return db
+    # While it is modifying, AWS lists the changes as pending, then applies them.
+    db.pending_modified_values = queue
 
     def applied() -> None:
-        db.update(**changes)
-        left = {k: v for k, v in (getattr(db, "pending_modified_values", None) or {}).items() if k not in changes}
-        db.pending_modified_values = left or None
-        if any(k in STORAGE for k in changes):
+        db.update(**queue)
+        db.pending_modified_values = None
+        if any(k in STORAGE for k in queue):
             # Usable with the new storage, for hours in AWS; another storage change waits.
             settle(db, ["storage-optimization"], available)
         else:
