@@ -82,6 +82,13 @@ impl Moto {
         self.command("@rds-maintenance", id);
     }
 
+    /// Opens the maintenance window of ElastiCache replication group `id`: what its members hold
+    /// as pending (ModifyReplicationGroup without ApplyImmediately) is applied before the next
+    /// describe of the group.
+    pub fn cache_maintenance_window(&self, id: &str) {
+        self.command("@elasticache-maintenance", id);
+    }
+
     /// Every status RDS instance `id` has left to pass through passes before the next
     /// describe, as if the time it takes had elapsed.
     pub fn settle(&self, id: &str) {

@@ -263,3 +263,78 @@ fn groups_without_cluster_mode_cannot_reshard() {
         assert!(refused.as_service_error().and_then(|s| s.message()).unwrap_or_default().contains("cluster mode enabled"));
     });
 }
+
+/// A node type or engine version sent without ApplyImmediately waits in every member's pending
+/// modifications until the maintenance window; a newer modification replaces a pending one
+/// (the group's own type takes it back); ApplyImmediately applies the request and every
+/// pending modification with it.
+#[test]
+fn deferred_changes_are_pending_until_replaced_or_applied_with_the_rest_of_the_queue() {
+    moto().elasticache(REGION, |c| async move {
+        create(&c, "queue-redis", 1, 1).await;
+        settle(&c, "queue-redis").await;
+        let pending = |c: Client| async move {
+            let out = c.describe_cache_clusters().cache_cluster_id("queue-redis-0001-002").send().await.unwrap();
+            let p = out.cache_clusters()[0].pending_modified_values().cloned();
+            (p.as_ref().and_then(|p| p.cache_node_type()).map(str::to_string), p.and_then(|p| p.engine_version).map(|v| v.to_string()))
+        };
+        let modify = |c: &Client| c.modify_replication_group().replication_group_id("queue-redis");
+        modify(&c).cache_node_type("cache.r6g.xlarge").apply_immediately(false).send().await.unwrap();
+        assert_eq!(pending(c.clone()).await, (Some("cache.r6g.xlarge".into()), None));
+        assert_eq!(describe(&c, "queue-redis").await.cache_node_type(), Some("cache.r6g.large"), "the group keeps its type");
+
+        // The group's own type replaces the pending one: nothing is left for the window.
+        modify(&c).cache_node_type("cache.r6g.large").apply_immediately(false).send().await.unwrap();
+        assert_eq!(pending(c.clone()).await, (None, None));
+        let again = modify(&c).cache_node_type("cache.r6g.large").apply_immediately(false).send().await.unwrap_err();
+        assert_eq!(code(&again), "InvalidParameterCombination", "now it changes nothing");
+
+        // Someone's deferred engine upgrade, then a node type applied immediately: both happen.
+        modify(&c).engine_version("7.2").apply_immediately(false).send().await.unwrap();
+        assert_eq!(pending(c.clone()).await, (None, Some("7.2".into())));
+        let out = modify(&c).cache_node_type("cache.r6g.2xlarge").apply_immediately(true).send().await.unwrap();
+        assert_eq!(out.replication_group.unwrap().status(), Some("modifying"));
+        let (rg, _) = settle(&c, "queue-redis").await;
+        assert_eq!(rg.cache_node_type(), Some("cache.r6g.2xlarge"));
+        settle(&c, "queue-redis").await;
+        let member = c.describe_cache_clusters().cache_cluster_id("queue-redis-0001-001").send().await.unwrap();
+        let member = &member.cache_clusters()[0];
+        assert_eq!((member.cache_node_type(), member.engine_version()), (Some("cache.r6g.2xlarge"), Some("7.2")));
+        assert_eq!(pending(c.clone()).await, (None, None));
+    });
+
+    // The maintenance window applies what is pending.
+    moto().elasticache(REGION, |c| async move {
+        c.modify_replication_group()
+            .replication_group_id("queue-redis")
+            .cache_node_type("cache.r6g.4xlarge")
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+    });
+    moto().cache_maintenance_window("queue-redis");
+    moto().elasticache(REGION, |c| async move {
+        assert_eq!(describe(&c, "queue-redis").await.cache_node_type(), Some("cache.r6g.4xlarge"));
+    });
+}
+
+/// Data tiering (r6gd) is chosen when a group is created: ElastiCache scales neither out of it
+/// nor into it (ElastiCache User Guide, "Data tiering").
+#[test]
+fn node_types_never_move_into_or_out_of_data_tiering() {
+    moto().elasticache(REGION, |c| async move {
+        create(&c, "tiering", 1, 1).await;
+        settle(&c, "tiering").await;
+        let refused = c
+            .modify_replication_group()
+            .replication_group_id("tiering")
+            .cache_node_type("cache.r6gd.xlarge")
+            .apply_immediately(true)
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(code(&refused), "InvalidParameterCombination");
+        assert_eq!(describe(&c, "tiering").await.cache_node_type(), Some("cache.r6g.large"));
+    });
+}

@@ -11,7 +11,11 @@ falls short:
   `modifying` and `deleting` for a few describes before they settle, and a deleted group
   ends in ReplicationGroupNotFoundFault (moto leaves it `deleting` forever);
 - a group that is not `available` refuses changes with InvalidReplicationGroupState, and a
-  ModifyReplicationGroup that changes nothing is InvalidParameterCombination.
+  ModifyReplicationGroup that changes nothing is InvalidParameterCombination;
+- ModifyReplicationGroup without ApplyImmediately holds node type and engine version changes
+  as the members' pending modifications until the maintenance window; a newer modification
+  replaces a pending one of the same setting (the group's own value takes it back), and with
+  ApplyImmediately the request and every pending modification are applied.
 
 docs/moto-facts.md states each behaviour with its source.
 """
@@ -29,7 +33,7 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
-from . import answer_with, log, steps, take_fault
+from . import answer_with, log, steps, take_commands, take_fault
 
 SLOTS = 16384
 MAX_NODE_GROUPS = 90
@@ -191,6 +195,9 @@ def create_replication_group(self: ElastiCacheBackend, *args: Any, **kwargs: Any
 
 
 def describe_replication_groups(self: ElastiCacheBackend, replication_group_id: str | None = None) -> list[ReplicationGroup]:
+    for group_id in take_commands("elasticache-maintenance"):
+        if group_id in self.replication_groups:
+            maintenance_window(self, self.replication_groups[group_id])
     groups = original_describe(self, replication_group_id)
     for rg in list(groups):
         tick(self, rg)
@@ -217,37 +224,91 @@ def delete_replication_group(self: ElastiCacheBackend, replication_group_id: str
     return rg
 
 
+def data_tiering(node_type: str) -> bool:
+    return node_type.split(".")[1:2] == ["r6gd"]
+
+
+def members(backend: ElastiCacheBackend, rg: ReplicationGroup) -> list[CacheCluster]:
+    return [backend.cache_clusters[c] for c in rg.member_clusters if c in backend.cache_clusters]
+
+
+def pending_of(backend: ElastiCacheBackend, rg: ReplicationGroup) -> dict[str, Any]:
+    """What the members hold for the maintenance window (every member holds the same)."""
+    for cluster in members(backend, rg):
+        if getattr(cluster, "pending_modified_values", None):
+            return dict(cluster.pending_modified_values)
+    return {}
+
+
+def set_pending(backend: ElastiCacheBackend, rg: ReplicationGroup, pending: dict[str, Any]) -> None:
+    for cluster in members(backend, rg):
+        cluster.pending_modified_values = dict(pending) or None
+
+
+def apply_changes(backend: ElastiCacheBackend, rg: ReplicationGroup, changes: dict[str, Any]) -> None:
+    if "cache_node_type" in changes:
+        rg.cache_node_type = changes["cache_node_type"]
+    if "engine_version" in changes:
+        rg.engine_version = changes["engine_version"]
+    for cluster in members(backend, rg):
+        for key, value in changes.items():
+            setattr(cluster, key, value)
+
+
 def modify_replication_group(self: ElastiCacheBackend, replication_group_id: str, replication_group_description: str, engine: str,
                              cache_node_type: str, automatic_failover_enabled: bool, multi_az_enabled: bool,
-                             snapshot_retention_limit: int, apply_immediately: bool = True) -> ReplicationGroup:
+                             snapshot_retention_limit: int, apply_immediately: bool = False,
+                             engine_version: str | None = None) -> ReplicationGroup:
     rg = self.replication_groups.get(replication_group_id)
     if rg is None:
         raise ReplicationGroupNotFound(replication_group_id)
     require_available(rg)
+    if cache_node_type is not None and data_tiering(cache_node_type) != data_tiering(rg.cache_node_type):
+        # Data tiering is chosen at creation: no scaling into or out of the r6gd family.
+        raise InvalidParameterCombinationException(
+            f"Scaling between {rg.cache_node_type} and {cache_node_type} is not supported: data tiering (r6gd) is kept "
+            "for the life of the replication group.")
+    pending = pending_of(self, rg)
+    requested = {k: v for k, v in [("cache_node_type", cache_node_type), ("engine_version", engine_version)] if v is not None}
+    current = {"cache_node_type": rg.cache_node_type, "engine_version": getattr(rg, "engine_version", None)}
+    changes = {k: v for k, v in requested.items() if v != current[k]}
+    # A newer modification takes the place of a pending one of the same setting (ModifyCacheCluster's
+    # ApplyImmediately: "the pending modification is replaced by the newer modification"): the
+    # value the group has takes it back.
+    replaced = [k for k in requested if k in pending and pending[k] != requested[k]]
     others = [replication_group_description, engine, automatic_failover_enabled, multi_az_enabled, snapshot_retention_limit]
-    new_type = cache_node_type if cache_node_type not in (None, rg.cache_node_type) else None
-    if new_type is None and all(v is None for v in others):
+    if not changes and not replaced and all(v is None for v in others):
         raise InvalidParameterCombinationException("No modifications were requested.")
     rg = original_modify(self, replication_group_id, replication_group_description, engine, None, automatic_failover_enabled,
                          multi_az_enabled, snapshot_retention_limit)
-    if new_type is not None and not apply_immediately:
+    for k in requested:
+        pending.pop(k, None)
+    if not apply_immediately:
         # Deferred to the maintenance window: each member records it as pending.
-        for cluster_id in rg.member_clusters:
-            if cluster_id in self.cache_clusters:
-                self.cache_clusters[cluster_id].pending_modified_values = {"cache_node_type": new_type}
-    elif new_type is not None:
-        set_cluster_status(self, list(rg.member_clusters), "modifying")
-        done = settle_all(self, rg)
+        set_pending(self, rg, {**pending, **changes})
+        return rg
+    # "The modifications in this request and any pending modifications" are applied now.
+    queue = {**pending, **changes}
+    set_pending(self, rg, queue)
+    if not queue:
+        return rg
+    set_cluster_status(self, list(rg.member_clusters), "modifying")
+    done = settle_all(self, rg)
 
-        def finish() -> None:
-            rg.cache_node_type = new_type
-            for cluster_id in rg.member_clusters:
-                if cluster_id in self.cache_clusters:
-                    self.cache_clusters[cluster_id].cache_node_type = new_type
-            done()
+    def finish() -> None:
+        apply_changes(self, rg, queue)
+        set_pending(self, rg, {})
+        done()
 
-        begin(rg, "modifying", finish)
+    begin(rg, "modifying", finish)
     return rg
+
+
+def maintenance_window(backend: ElastiCacheBackend, rg: ReplicationGroup) -> None:
+    """The maintenance window: what the members hold as pending is applied. Tests open it
+    through the launcher's control file (`Moto::cache_maintenance_window`)."""
+    apply_changes(backend, rg, pending_of(backend, rg))
+    set_pending(backend, rg, {})
 
 
 def modify_shard_configuration(self: ElastiCacheBackend, params: dict[str, Any]) -> ReplicationGroup:
@@ -381,7 +442,7 @@ def modify_replication_group_action(self: ElastiCacheResponse) -> ActionResult:
     rg = self.elasticache_backend.modify_replication_group(
         p.get("ReplicationGroupId"), p.get("ReplicationGroupDescription"), p.get("Engine"), p.get("CacheNodeType"),
         p.get("AutomaticFailoverEnabled"), p.get("MultiAZEnabled"), p.get("SnapshotRetentionLimit"),
-        apply_immediately=p.get("ApplyImmediately") is True,
+        apply_immediately=p.get("ApplyImmediately") is True, engine_version=p.get("EngineVersion"),
     )
     return ActionResult({"ReplicationGroup": rg})
 
