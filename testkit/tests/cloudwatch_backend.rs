@@ -73,3 +73,26 @@ async fn a_refused_request_is_a_cbor_error_with_its_code() {
     let header = e.raw_response().and_then(|r| r.headers().get("x-amzn-query-error"));
     assert_eq!(header, Some("ValidationError;Sender"), "query-compatible code");
 }
+
+/// GetMetricData takes at most 500 queries a call (CloudWatch API Reference, GetMetricData).
+#[tokio::test]
+async fn more_than_500_queries_in_one_call_are_refused() {
+    let moto = Moto::shared();
+    let c = aws_sdk_cloudwatch::Client::new(&moto.sdk_config(REGION));
+    let queries = |n: usize| {
+        (0..n)
+            .map(|i| {
+                MetricDataQuery::builder()
+                    .id(format!("q{i}"))
+                    .metric_stat(MetricStat::builder().metric(connections(&format!("cw-{i}"))).period(60).stat("Maximum").build())
+                    .build()
+            })
+            .collect::<Vec<_>>()
+    };
+    let got = c.get_metric_data().set_metric_data_queries(Some(queries(500))).start_time(ago(60)).end_time(ago(0)).send().await;
+    assert_eq!(got.expect("500 is the limit").metric_data_results().len(), 500);
+    let refused = c.get_metric_data().set_metric_data_queries(Some(queries(501))).start_time(ago(60)).end_time(ago(0)).send().await;
+    let e = refused.expect_err("501 queries");
+    assert_eq!(e.code(), Some("ValidationError"));
+    assert!(e.message().unwrap_or_default().contains("less than or equal to 500"), "{e:?}");
+}

@@ -63,6 +63,12 @@ def _region(headers: "dict[str, str]") -> str:
 
 
 def get_metric_data(backend: Any, params: "dict[str, Any]") -> "dict[str, Any]":
+    # "You can include as many as 500 queries in one GetMetricData operation" (API Reference);
+    # the model's list constraint is checked as AWS checks constraints, before anything runs.
+    if len(params.get("MetricDataQueries", [])) > 500:
+        raise ValidationError(
+            "1 validation error detected: Value at 'metricDataQueries' failed to satisfy constraint: "
+            "Member must have length less than or equal to 500")
     for i, query in enumerate(params.get("MetricDataQueries", []), start=1):
         if "MetricStat" not in query and "Expression" not in query:
             raise ValidationError(f"The parameter MetricDataQueries.member.{i}.MetricStat is required.")
