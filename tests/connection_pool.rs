@@ -208,7 +208,11 @@ fn bad_settings_and_missing_objects_fail_at_plan_and_write_nothing() {
     assert!(plan.flat().contains("Not a PgBouncer config") && plan.flat().contains("no [pgbouncer] section"), "{}", plan.all());
     ws.write(&pool("pool-checks", "default_pool_size = 50", "").replace("pgbouncer-config", "pgbouncer-missing"));
     let plan = ws.plan();
-    assert!(plan.flat().contains("No such ConfigMap") && plan.flat().contains("pool-checks/pgbouncer-missing"), "{}", plan.all());
+    assert_eq!(plan.code, 2, "a ConfigMap this apply may create is a warning:\n{}", plan.all());
+    assert!(plan.flat().contains("No such ConfigMap yet") && plan.flat().contains("pool-checks/pgbouncer-missing"), "{}", plan.all());
+    let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("pool-checks/pgbouncer-missing does not exist"), "{}", failed.all());
     assert_eq!(version(), written, "nothing was written");
 }
 
@@ -256,8 +260,11 @@ fn another_tools_key_a_failed_rollout_and_a_deleted_config_map() {
 
     cluster.delete(CONFIG_MAP.0, CONFIG_MAP.1, "pool-helm", "pgbouncer-config");
     let plan = ws.plan();
-    assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.flat().contains("No such ConfigMap"), "{}", plan.all());
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("No such ConfigMap yet"), "{}", plan.all());
+    // Gone for good: nothing blocks the destroy.
+    ws.destroy();
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
 }
 
 /// A restart that fails (a misspelt Deployment) leaves the written settings owed a restart: the
@@ -320,4 +327,48 @@ fn two_keys_of_one_config_map_are_written_independently() {
     assert!(data["pgbouncer-ro.ini"].as_str().unwrap().contains("default_pool_size = 10"), "the other key stays: {data}");
     assert!(data["userlist.txt"].is_string(), "keys no pool owns stay: {data}");
     assert_eq!(ws.plan().code, 0);
+}
+
+/// A paused Deployment does not roll out (`kubectl rollout restart` refuses it): the plan
+/// refuses a restart of one, naming it, before anything is written; paused after the plan was
+/// saved, the apply refuses it too (Terraform plans again as it applies), still writing
+/// nothing, instead of waiting out the rollout's timeout.
+#[test]
+fn a_paused_deployment_is_refused_at_plan_and_at_apply() {
+    let cluster = KubeCluster::shared();
+    pgbouncer(cluster, "pool-paused", "kubectl-create", CONFIG);
+    let pause = |paused: bool| {
+        cluster.edit(DEPLOYMENT.0, DEPLOYMENT.1, "pool-paused", "pgbouncer", serde_json::json!({"spec": {"paused": paused}}))
+    };
+    pause(true);
+    let ws = workspace(cluster);
+    ws.write(&pool("pool-paused", "default_pool_size = 40", "  restart_deployment = \"pgbouncer\"\n"));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("The Deployment is paused") && plan.flat().contains("kubectl rollout resume"), "{}", plan.all());
+    assert!(plan.all().contains("restart_deployment"), "{}", plan.all());
+    assert!(file(cluster, "pool-paused").contains("default_pool_size = 20"), "nothing was written");
+
+    pause(false);
+    ws.ok(&["plan", "-no-color", "-input=false", "-out=pool.tfplan"]);
+    pause(true);
+    let applied = ws.tf(&["apply", "-no-color", "-input=false", "pool.tfplan"]);
+    assert_eq!(applied.code, 1, "{}", applied.all());
+    assert!(applied.flat().contains("The Deployment is paused"), "{}", applied.all());
+    assert!(file(cluster, "pool-paused").contains("default_pool_size = 20"), "nothing was written");
+    assert!(restarted_at(cluster, "pool-paused").is_none(), "no restart was patched in");
+
+    // Resumed: the settings are written and PgBouncer restarts.
+    pause(false);
+    let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    let started = Instant::now();
+    while restarted_at(cluster, "pool-paused").is_none() {
+        assert!(started.elapsed() < Duration::from_secs(60), "PgBouncer was never restarted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    rollout_done(cluster, "pool-paused");
+    let done = running.wait(Duration::from_secs(60));
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert!(file(cluster, "pool-paused").contains("default_pool_size = 40"));
 }

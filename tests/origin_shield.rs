@@ -85,7 +85,7 @@ fn shield_on_one_origin_leaves_the_rest_then_drift_and_destroy_disables() {
     ws.apply();
     assert_eq!(shield_of(&moto.distribution_config(&id).0, "api").unwrap().origin_shield_region(), Some("us-east-2"));
 
-    // Destroy (on_destroy = "disable"): off, region kept, nothing else touched.
+    // Destroy (on_destroy = "restore", the default): off as found, region kept, nothing else touched.
     let (applied, _) = moto.distribution_config(&id);
     ws.destroy();
     let (destroyed, _) = moto.distribution_config(&id);
@@ -173,16 +173,23 @@ fn bad_input_is_refused_at_plan_time_with_nothing_changed() {
     assert_eq!(plan.code, 1);
     assert!(plan.flat().contains("Origin Shield needs a region"), "{}", plan.all());
 
+    // An origin or a distribution that may come from this apply: a warning naming it, and the
+    // error at apply, with nothing written.
     ws.write(&config(&id, "images", "  shield_region = \"us-east-1\"\n"));
     let plan = ws.plan();
-    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("No such origin yet"), "{}", plan.all());
     assert!(plan.flat().contains(r#"has no origin "images". Its origins are "api", "static", "media""#), "{}", plan.all());
+    let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains(r#"has no origin "images""#), "{}", failed.all());
     assert!(!calls(moto, &id).iter().any(|a| a == "UpdateDistribution"));
 
     ws.write(&config("EDOESNOTEXIST1", "api", "  shield_region = \"us-east-1\"\n"));
     let plan = ws.plan();
-    assert_eq!(plan.code, 1);
-    assert!(plan.flat().contains("No such distribution"), "{}", plan.all());
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("No such distribution yet"), "{}", plan.all());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty(), "nothing was recorded");
 }
 
 #[test]
@@ -205,7 +212,7 @@ fn import_then_a_clean_plan_and_retain_leaves_it_on() {
     // A setting only this provider reads changes state only: CloudFront is not written.
     ws.write(&config(&id, "media", "  shield_region = \"ap-northeast-1\"\n  on_destroy    = \"retain\"\n"));
     let plan = ws.plan();
-    assert!(plan.flat().contains(r#"~ on_destroy = "disable" -> "retain""#), "{}", plan.all());
+    assert!(plan.flat().contains(r#"~ on_destroy = "restore" -> "retain""#), "{}", plan.all());
     let before = calls(moto, &id).len();
     ws.apply();
     assert!(!calls(moto, &id)[before..].iter().any(|a| a == "UpdateDistribution"), "{:?}", calls(moto, &id));
@@ -221,14 +228,16 @@ fn without_waiting_apply_returns_while_in_progress_and_gone_objects_leave_state(
     let moto = Moto::shared();
     let id = distribution(moto, "no-wait");
     let ws = workspace(moto);
-    ws.write(&config(&id, "api", "  shield_region       = \"sa-east-1\"\n  wait_for_deployment = false\n"));
+    let both = config(&id, "api", "  shield_region       = \"sa-east-1\"\n  wait_for_deployment = false\n")
+        + &config(&id, "static", "  shield_region       = \"sa-east-1\"\n  wait_for_deployment = false\n");
+    ws.write(&both);
     ws.init();
     ws.apply();
     let state = ws.ok(&["state", "show", "-no-color", "scaling_origin_shield.api"]).flat();
     assert!(state.contains(r#"distribution_status = "InProgress""#), "{state}");
 
     // Out of band the origin is removed from the distribution: the resource leaves state,
-    // and the plan says the origin is not there.
+    // and the plan says the origin is not there, without refusing.
     let (mut edited, etag) = moto.distribution_config(&id);
     let origins = edited.origins.as_mut().unwrap();
     origins.items.retain(|o| o.id != "api");
@@ -239,10 +248,12 @@ fn without_waiting_apply_returns_while_in_progress_and_gone_objects_leave_state(
         c.update_distribution().id(&update_id).if_match(etag).distribution_config(edited).send().await.unwrap();
     });
     let plan = ws.plan();
-    assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.flat().contains(r#"has no origin "api""#), "{}", plan.all());
-    ws.write("");
-    assert_eq!(ws.plan().code, 0, "nothing is left to destroy");
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("No such origin yet") && plan.flat().contains(r#"has no origin "api""#), "{}", plan.all());
+    // One missing origin never blocks destroying the other shields.
+    ws.destroy();
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
+    assert!(!shield_of(&moto.distribution_config(&id).0, "static").unwrap().enabled(), "the other shield was destroyed (disabled)");
 }
 
 #[test]
@@ -269,4 +280,36 @@ fn an_unreachable_endpoint_and_no_region_are_told_apart() {
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("GetDistribution: could not reach the endpoint"), "{}", plan.all());
+}
+
+/// A shield that was on before this resource adopted the origin is recorded as found, and the
+/// default destroy (`restore`) puts it back as it was, region included; `disable` turns it off.
+#[test]
+fn a_shield_found_on_is_restored_on_destroy_and_disable_turns_it_off() {
+    let moto = Moto::shared();
+    let id = distribution(moto, "found-on");
+    let (mut edited, etag) = moto.distribution_config(&id);
+    for o in edited.origins.as_mut().unwrap().items.iter_mut().filter(|o| o.id == "api" || o.id == "static") {
+        o.origin_shield = Some(OriginShield::builder().enabled(true).origin_shield_region("eu-west-1").build().unwrap());
+    }
+    let update_id = id.clone();
+    moto.cloudfront(|c| async move {
+        c.update_distribution().id(&update_id).if_match(etag).distribution_config(edited).send().await.unwrap();
+    });
+    let ws = workspace(moto);
+    ws.write(
+        &(config(&id, "api", "  shield_region = \"us-east-2\"\n")
+            + &config(&id, "static", "  shield_region = \"us-east-2\"\n  on_destroy    = \"disable\"\n")),
+    );
+    ws.init();
+    ws.apply();
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_origin_shield.api"]).flat();
+    assert!(state.contains("original_enabled = true") && state.contains(r#"original_shield_region = "eu-west-1""#), "{state}");
+    assert_eq!(ws.plan().code, 0);
+
+    ws.destroy();
+    let (after, _) = moto.distribution_config(&id);
+    let api = shield_of(&after, "api").unwrap();
+    assert!(api.enabled() && api.origin_shield_region() == Some("eu-west-1"), "restored as found: {api:?}");
+    assert!(!shield_of(&after, "static").unwrap().enabled(), "disable turns it off");
 }

@@ -138,6 +138,14 @@ impl Clients {
         Ok(aws)
     }
 
+    /// The region AWS calls go to, for messages ("does not exist in eu-west-1").
+    pub async fn region_name(&self) -> String {
+        match self.aws().await.ok().and_then(|c| c.region()) {
+            Some(region) => region.to_string(),
+            None => "this region".to_string(),
+        }
+    }
+
     /// The AWS configuration, with or without a region (global services need none).
     async fn aws_loaded(&self) -> Result<&SdkConfig, ClientError> {
         self.aws.get_or_init(|| load_aws(&self.aws_settings, self.timeouts, &self.stop)).await.as_ref().map_err(Clone::clone)

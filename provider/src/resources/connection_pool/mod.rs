@@ -74,10 +74,31 @@ fn restart_owed(settings: &Value, restarted_with: &Value) -> bool {
     settings.entries().into_iter().flatten().any(|(name, value)| restarted.and_then(|r| r.get(name)) != Some(value))
 }
 
+fn paused_problem(namespace: &str, deployment: &str) -> String {
+    format!(
+        "Deployment {namespace}/{deployment} is paused (spec.paused), and a paused Deployment does not roll out: kubectl \
+         rollout restart refuses it too (\"can't restart paused deployment\"). Resume it (kubectl rollout resume \
+         deployment/{deployment} -n {namespace}) or leave restart_deployment out"
+    )
+}
+
+/// The longest field manager the API server takes.
+const MAX_FIELD_MANAGER: usize = 128;
+
 /// The field manager writing `key`: one per key, since server-side apply drops the fields a
-/// manager applied before and leaves out now (another pool's key in the same ConfigMap).
+/// manager applied before and leaves out now (another pool's key in the same ConfigMap). A key
+/// may run to 253 characters, past the API server's 128 for a manager: a long one keeps its
+/// start and ends in a digest of the whole key, so it stays within the limit and one per key.
 fn manager_for(key: &str) -> String {
-    format!("{FIELD_MANAGER}/{key}")
+    let whole = format!("{FIELD_MANAGER}/{key}");
+    if whole.len() <= MAX_FIELD_MANAGER {
+        return whole;
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    let tag: String = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
+    // Keys are ASCII ([-._a-zA-Z0-9]), so any byte length is a character boundary.
+    let room = MAX_FIELD_MANAGER - FIELD_MANAGER.len() - 1 - 1 - tag.len();
+    format!("{FIELD_MANAGER}/{}~{tag}", &key[..room.min(key.len())])
 }
 
 fn config_maps(client: &kube::Client, namespace: &str) -> Api<ConfigMap> {
@@ -142,7 +163,7 @@ impl ConnectionPool {
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ApiResource::erase::<ConfigMap>(&()));
         for _ in 0..5 {
             let (text, version) =
-                Self::text(ctx, namespace, name, key).await?.ok_or_else(|| format!("ConfigMap {namespace}/{name} no longer exists"))?;
+                Self::text(ctx, namespace, name, key).await?.ok_or_else(|| format!("ConfigMap {namespace}/{name} does not exist"))?;
             let new_text = ini::rewrite(&text, &wanted(planned.attr("settings")))
                 .map_err(|e| format!("the {key:?} of ConfigMap {namespace}/{name} is not a PgBouncer config: {e}"))?;
             if new_text == text {
@@ -169,7 +190,22 @@ impl ConnectionPool {
 
     /// `kubectl rollout restart`: a new restartedAt on the Deployment's pod template. Returns
     /// the value set.
+    /// Whether Deployment `deployment` is paused (`spec.paused`); None when it does not exist.
+    async fn paused(ctx: &Context, namespace: &str, deployment: &str) -> Result<Option<bool>, String> {
+        let (client, apis) = ctx.clients.kube().await?;
+        let found = deployments(client, namespace)
+            .get_opt(deployment)
+            .await
+            .map_err(|e| kube_error::describe(&format!("reading Deployment {namespace}/{deployment}"), &e, &apis.server))?;
+        Ok(found.map(|d| d.data["spec"]["paused"].as_bool() == Some(true)))
+    }
+
     async fn restart(ctx: &Context, namespace: &str, deployment: &str) -> Result<String, String> {
+        // As `kubectl rollout restart` refuses: a paused Deployment's pods would never roll, so
+        // a wait for the rollout would only time out.
+        if Self::paused(ctx, namespace, deployment).await? == Some(true) {
+            return Err(paused_problem(namespace, deployment));
+        }
         let (client, apis) = ctx.clients.kube().await?;
         let now = jiff::Timestamp::now().round(jiff::Unit::Second).map_err(|e| e.to_string())?.to_string();
         let patch = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}});
@@ -412,12 +448,13 @@ impl Resource<Clients> for ConnectionPool {
         let text = match Self::text(ctx, namespace, name, key).await {
             Ok(Some((text, _))) => text,
             Ok(None) => {
-                resp.diagnostics.error_at(
+                super::missing_at_plan(
+                    &mut resp.diagnostics,
                     AttributePath::of("config_map"),
-                    "No such ConfigMap",
+                    "No such ConfigMap yet",
                     format!(
                         "ConfigMap {namespace}/{name} does not exist. This resource edits the PgBouncer settings of an existing \
-                         ConfigMap; create it first (with the rest of PgBouncer's manifests)."
+                         ConfigMap (made with the rest of PgBouncer's manifests)."
                     ),
                 );
                 return;
@@ -442,6 +479,21 @@ impl Resource<Clients> for ConnectionPool {
         resp.planned.set_attr("restarted_settings", Value::Unknown);
         match planned.attr("restart_deployment").as_str() {
             Some(deployment) if writes || owed => {
+                match Self::paused(ctx, namespace, deployment).await {
+                    Ok(Some(true)) => {
+                        resp.diagnostics.error_at(
+                            AttributePath::of("restart_deployment"),
+                            "The Deployment is paused",
+                            format!("{}.", paused_problem(namespace, deployment)),
+                        );
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        resp.diagnostics.error_at(AttributePath::of("restart_deployment"), "Cannot read the Deployment", e);
+                        return;
+                    }
+                }
                 resp.planned.set_attr("restarted_at", Value::Unknown);
                 let why = if writes { "The new settings take effect" } else { "A restart owed from an earlier apply is made:" };
                 resp.diagnostics.warning_at(
@@ -548,6 +600,16 @@ fn config_map_key_problem(key: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_managers_stay_within_the_api_servers_limit_and_unique_per_key() {
+        assert_eq!(manager_for("pgbouncer.ini"), "terraform-provider-scaling/pgbouncer.ini");
+        let (a, b) = ("k".repeat(250) + "a", "k".repeat(250) + "b");
+        let (ma, mb) = (manager_for(&a), manager_for(&b));
+        assert!(ma.len() <= 128 && mb.len() <= 128, "{} {}", ma.len(), mb.len());
+        assert_ne!(ma, mb, "keys that share their first 100 characters still get managers of their own");
+        assert_eq!(ma, manager_for(&a), "the same key, the same manager");
+    }
 
     fn deployment(generation: i64, observed: i64, replicas: i64, updated: i64, total: i64, available: i64) -> Json {
         serde_json::json!({

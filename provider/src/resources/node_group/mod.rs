@@ -148,13 +148,14 @@ impl NodeGroup {
     }
 
     /// Sends the configured scaling config (the desired size only as `desired_to_send` says)
-    /// and waits for the update. A node group already updating (by someone else) is waited
-    /// for, then asked again, once.
+    /// and waits for the update. A node group already updating (by someone else, or by a
+    /// cluster autoscaler that keeps at it) is waited for and asked again, as often as the
+    /// timeout allows: EKS takes one update at a time.
     async fn apply_sizes(ctx: &Context, config: &Value, planned: &Value, max_wait: Duration) -> Result<(), String> {
         let (cluster, name) = (planned.str_attr("cluster_name"), planned.str_attr("node_group_name"));
         let eks = ctx.clients.eks().await.map_err(|e| e.to_string())?;
         let deadline = tokio::time::Instant::now() + max_wait;
-        let mut waited_for_other_update = false;
+        let mut pause = Duration::from_secs(1);
         loop {
             let current = Self::describe(ctx, cluster, name)
                 .await
@@ -177,11 +178,18 @@ impl NodeGroup {
                 }
                 Err(e) => {
                     let e = eks_error("UpdateNodegroupConfig", &e);
-                    if e.code.as_deref() != Some("ResourceInUseException") || waited_for_other_update {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if e.code.as_deref() != Some("ResourceInUseException") || left <= pause {
                         return Err(e.to_string());
                     }
-                    waited_for_other_update = true;
                     tracing::info!(cluster, node_group = name, "node group busy with another update; waiting for it");
+                    // ACTIVE may show a moment before EKS takes the next update: never ask
+                    // again at once.
+                    tokio::select! {
+                        _ = ctx.stop.cancelled() => return Err(format!("stopped by Terraform while waiting out another update: {e}")),
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(30));
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     Self::wait_active(ctx, cluster, name, left).await?;
                 }
@@ -359,8 +367,11 @@ impl Resource<Clients> for NodeGroup {
             resp.planned.set_attr("status", prior.attr("status").clone());
             return;
         }
-        // The desired size now: the state's, or on create the node group's own.
-        let current = if !prior.is_null() {
+        // The desired size now: the state's, or on create (and on a replacement, which adopts
+        // another node group) the node group's own.
+        let same_group =
+            ["cluster_name", "node_group_name"].iter().all(|a| resp.planned.attr(a).is_known() && resp.planned.attr(a) == prior.attr(a));
+        let current = if !prior.is_null() && same_group {
             prior.attr("desired_size").as_i64()
         } else {
             let (Some(ctx), Some(cluster), Some(name)) =
@@ -371,12 +382,14 @@ impl Resource<Clients> for NodeGroup {
             match Self::describe(ctx, cluster, name).await {
                 Ok(Some(n)) => sizes_of(&n).map(|s| s.2),
                 Ok(None) => {
-                    resp.diagnostics.error_at(
+                    super::missing_at_plan(
+                        &mut resp.diagnostics,
                         AttributePath::of("node_group_name"),
-                        "No such node group",
+                        "No such node group yet",
                         format!(
-                            "Node group {name} of cluster {cluster} does not exist in this region. This resource scales an \
-                             existing managed node group; create it first (for example with aws_eks_node_group)."
+                            "Node group {name} of cluster {cluster} does not exist in {}. This resource scales an existing \
+                             managed node group (made by aws_eks_node_group, say).",
+                            ctx.clients.region_name().await
                         ),
                     );
                     return;

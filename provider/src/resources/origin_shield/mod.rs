@@ -94,6 +94,17 @@ impl WriteError {
     }
 }
 
+/// A recorded original: the settings' when they hold one, else `now` on an import (a state
+/// with no settings yet). A state written before originals were recorded gets none: what the
+/// origin has now is this resource's own setting, not what it found.
+fn original(settings: &Value, name: &str, now: Value) -> Value {
+    match settings.attr(name) {
+        v if v.is_known() && !v.is_null() => v.clone(),
+        _ if settings.attr("on_destroy").is_null() => now,
+        _ => Value::Null,
+    }
+}
+
 fn list(ids: &[String]) -> String {
     if ids.is_empty() {
         return "none".to_string();
@@ -134,21 +145,24 @@ impl OriginShield {
     }
 
     /// Sets the origin's Origin Shield to `wanted`, if it is not so already. Returns whether a
-    /// write was made. The config is read afresh for every attempt, so an update whose answer
-    /// was lost (and so retried with a stale ETag) finds its own change and stops.
-    async fn write(ctx: &Context, distribution: &str, origin: &str, wanted: &Wanted) -> Result<bool, WriteError> {
+    /// write was made, and the shield the first read found (what an adopting create records).
+    /// The config is read afresh for every attempt, so an update whose answer was lost (and so
+    /// retried with a stale ETag) finds its own change and stops.
+    async fn write(ctx: &Context, distribution: &str, origin: &str, wanted: &Wanted) -> Result<(bool, Shield), WriteError> {
         let client = ctx.clients.cloudfront().await?;
         let stopped = || WriteError::Stopped(distribution.to_string());
         let _turn = tokio::select! {
             _ = ctx.stop.cancelled() => return Err(stopped()),
             turn = ctx.clients.distribution_writer(distribution) => turn,
         };
+        let mut found = None;
         for conflict in 0..MAX_CONFLICTS {
             let (version, doc) = locate(client, distribution, origin).await?;
             let now = doc.origin(origin).and_then(|o| o.shield.clone());
+            let found = found.get_or_insert_with(|| now.clone().unwrap_or(Shield::OFF)).clone();
             let target = wanted.applied_to(now.as_ref());
             if now.unwrap_or(Shield::OFF) == target {
-                return Ok(false);
+                return Ok((false, found));
             }
             let Some(xml) = doc.with_shield(origin, &target) else { return Err(no_origin(distribution, origin, &doc)) };
             // A stop that came during the read: nothing is written after it.
@@ -164,7 +178,7 @@ impl OriginShield {
                         enabled = target.enabled,
                         "Origin Shield written"
                     );
-                    return Ok(true);
+                    return Ok((true, found));
                 }
                 Err(e) if e.code.as_deref() == Some("PreconditionFailed") => {
                     tracing::info!(distribution, origin, conflict, "the distribution changed since it was read; reading it again");
@@ -224,6 +238,12 @@ impl OriginShield {
             ("distribution_status", Value::from(d.status())),
             ("domain_name", Value::from(d.domain_name())),
             ("origin_domain_name", Value::from(found.domain_name())),
+            // As adopted (or imported): what `on_destroy = "restore"` puts back.
+            ("original_enabled", original(settings, "original_enabled", Value::Bool(shield.is_some_and(|s| s.enabled())))),
+            (
+                "original_shield_region",
+                original(settings, "original_shield_region", Value::opt_string(shield.and_then(|s| s.origin_shield_region()))),
+            ),
         ]))
     }
 
@@ -243,6 +263,15 @@ impl OriginShield {
         let creating = known.is_null();
         let (distribution, origin) = (settings.str_attr("distribution_id"), settings.str_attr("origin_id"));
         let written = Self::write(ctx, distribution, origin, &Wanted::of(settings)).await;
+        let mut settings = settings.clone();
+        if let Ok((_, found)) = &written {
+            // Adoption: the shield as it was before this resource's first write.
+            if settings.attr("original_enabled").is_null() || !settings.attr("original_enabled").is_known() {
+                settings.set_attr("original_enabled", Value::Bool(found.enabled));
+                settings.set_attr("original_shield_region", Value::opt_string(found.region.as_deref()));
+            }
+        }
+        let settings = &settings;
         let state = match Self::state(ctx, distribution, origin, settings).await {
             Ok(Some(state)) => state,
             Ok(None) if creating => Value::Null,
@@ -342,9 +371,13 @@ impl Resource<Clients> for OriginShield {
             )
             .attribute(
                 Attribute::optional_computed("on_destroy", Type::String)
-                    .describe("`disable`: turn Origin Shield off for the origin (its region is kept). `retain`: leave it as it is.")
-                    .default(Value::from("disable"))
-                    .validate(one_of(&["disable", "retain"])),
+                    .describe(
+                        "`restore`: put back the Origin Shield the origin had when this resource adopted (or imported) it, \
+                         `original_enabled` and `original_shield_region`, so a shield that was on before stays on. `disable`: \
+                         turn Origin Shield off for the origin (its region is kept). `retain`: leave it as it is.",
+                    )
+                    .default(Value::from("restore"))
+                    .validate(one_of(&["restore", "disable", "retain"])),
             )
             .attribute(computed("etag", "Version of the distribution config when last read (changes with any change to it)."))
             .attribute(computed("distribution_status", "`InProgress` while a change deploys, then `Deployed`."))
@@ -352,6 +385,15 @@ impl Resource<Clients> for OriginShield {
                 computed("domain_name", "The distribution's domain name, e.g. `d111111abcdef8.cloudfront.net`.").use_state_for_unknown(),
             )
             .attribute(computed("origin_domain_name", "The origin's domain name.").use_state_for_unknown())
+            .attribute(
+                Attribute::computed("original_enabled", Type::Bool)
+                    .describe("Whether Origin Shield was on when this resource adopted the origin.")
+                    .use_state_for_unknown(),
+            )
+            .attribute(
+                computed("original_shield_region", "The Origin Shield region the origin had when this resource adopted it.")
+                    .use_state_for_unknown(),
+            )
             .block(Self::timeouts().block()),
         }
     }
@@ -400,6 +442,13 @@ impl Resource<Clients> for OriginShield {
                 let found = doc.origin(origin).map(|o| o.domain_name.as_str()).unwrap_or_default();
                 resp.planned.set_attr("origin_domain_name", Value::from(found));
             }
+            Err(e @ (WriteError::NoDistribution(_) | WriteError::NoOrigin { .. })) => {
+                let (path, summary) = match e {
+                    WriteError::NoDistribution(_) => ("distribution_id", "No such distribution yet"),
+                    _ => ("origin_id", "No such origin yet"),
+                };
+                super::missing_at_plan(&mut resp.diagnostics, AttributePath::of(path), summary, e.to_string());
+            }
             Err(e) => e.report("Could not read the distribution config", &mut resp.diagnostics),
         }
     }
@@ -438,9 +487,15 @@ impl Resource<Clients> for OriginShield {
             return;
         }
         let (distribution, origin) = (req.prior.str_attr("distribution_id"), req.prior.str_attr("origin_id"));
-        let off = Wanted { enabled: false, region: None };
-        match Self::write(ctx, distribution, origin, &off).await {
-            Ok(wrote) => {
+        // `restore` puts back the shield found at adoption; a state from before originals were
+        // recorded has none, and is turned off as `disable` did.
+        let restore = req.prior.attr("on_destroy").as_str() == Some("restore");
+        let wanted = match req.prior.attr("original_enabled").as_bool() {
+            Some(enabled) if restore => Wanted { enabled, region: req.prior.attr("original_shield_region").as_str().map(str::to_string) },
+            _ => Wanted { enabled: false, region: None },
+        };
+        match Self::write(ctx, distribution, origin, &wanted).await {
+            Ok((wrote, _)) => {
                 if wrote && req.prior.attr("wait_for_deployment").as_bool() != Some(false) {
                     if let Err(e) = Self::deployed(ctx, distribution, Instant::now() + req.timeout).await {
                         resp.diagnostics.error("Origin Shield is not deployed off yet", format!("It was turned off, but {e}"));
@@ -449,7 +504,9 @@ impl Resource<Clients> for OriginShield {
             }
             // Nothing left to turn off.
             Err(WriteError::NoDistribution(_) | WriteError::NoOrigin { .. }) => {}
-            Err(e) => resp.diagnostics.error("Could not turn Origin Shield off", e.to_string()),
+            Err(e) => resp
+                .diagnostics
+                .error(if wanted.enabled { "Could not restore Origin Shield" } else { "Could not turn Origin Shield off" }, e.to_string()),
         }
     }
 
