@@ -165,11 +165,20 @@ fn import_bad_input_and_a_missing_instance() {
     let plan = bad.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("instance_class") && plan.flat().contains("RDS instance class"), "{}", plan.all());
+    // A missing instance may come from this same apply: a warning at plan, an error at apply.
     bad.write(&sized("im-missing", "db.r6g.large", ""));
     let plan = bad.plan();
-    assert_eq!(plan.code, 1, "{}", plan.all());
-    assert!(plan.flat().contains("No such DB instance") && plan.flat().contains("im-missing does not exist"), "{}", plan.all());
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.flat().contains("No such DB instance yet") && plan.flat().contains("im-missing does not exist in us-east-1"),
+        "{}",
+        plan.all()
+    );
     assert!(plan.flat().contains("db_instance_identifier"), "{}", plan.all());
+    let failed = bad.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("im-missing does not exist"), "{}", failed.all());
+    assert!(bad.tf(&["state", "list"]).stdout.trim().is_empty(), "nothing was recorded");
     let import = bad.tf(&["import", "-no-color", "-input=false", "scaling_db_instance_class.db", "Not_An_Id"]);
     assert_eq!(import.code, 1);
     assert!(import.flat().contains("Invalid import ID"), "{}", import.all());
@@ -181,12 +190,117 @@ fn import_bad_input_and_a_missing_instance() {
     });
     moto.settle("im-production");
     let gone = ws.plan();
-    assert_eq!(gone.code, 1, "{}", gone.all());
+    assert_eq!(gone.code, 2, "{}", gone.all());
     assert!(gone.flat().contains("im-production does not exist"), "{}", gone.all());
-    // Gone for good: taking the resource out of the configuration clears it from state.
-    ws.write("");
-    ws.apply();
+    // Gone for good: nothing blocks the destroy.
+    ws.destroy();
     assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty(), "a deleted instance leaves the state");
+}
+
+/// An instance made in the same apply (its identifier known at plan, from another resource) is
+/// adopted once it exists: the plan warns, it does not refuse.
+#[test]
+fn an_instance_made_in_the_same_apply_is_adopted() {
+    let moto = Moto::shared();
+    moto.create_source(REGION, "sa-production");
+    let ws = workspace(moto);
+    ws.write(
+        "resource \"scaling_read_replica\" \"r\" {\n  identifier                    = \"sa-replica\"\n  \
+         source_db_instance_identifier = \"sa-production\"\n  instance_class                = \"db.r6g.large\"\n}\n\
+         resource \"scaling_db_instance_class\" \"db\" {\n  db_instance_identifier = scaling_read_replica.r.identifier\n  \
+         instance_class         = \"db.r6g.large\"\n}\n",
+    );
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("No such DB instance yet") && plan.flat().contains("sa-replica"), "{}", plan.all());
+    assert!(plan.stdout.contains("Plan: 2 to add"), "{}", plan.stdout);
+    ws.apply();
+    let values = &ws.state_json()["values"]["root_module"]["resources"];
+    let class = values.as_array().unwrap().iter().find(|r| r["type"] == "scaling_db_instance_class").expect("adopted");
+    assert_eq!(class["values"]["original_instance_class"], "db.r6g.large");
+    assert_eq!(ws.plan().code, 0);
+    assert_eq!(modifications(moto, "sa-replica"), 0, "the class it has is not sent again");
+}
+
+/// Setting the class back to the one the instance runs takes the pending change back, as the
+/// RDS User Guide says it is done (a modification applied immediately): the window changes
+/// nothing afterwards. What else was pending (someone's storage change) starts with it, and the
+/// plan says so; so does an immediate change with an engine upgrade someone queued.
+#[test]
+fn a_pending_class_set_back_is_cancelled_and_the_plan_names_what_else_starts() {
+    let moto = Moto::shared();
+    primary(moto, "rv-production", "db.r6g.xlarge", false);
+    let ws = workspace(moto);
+    ws.write(&sized("rv-production", "db.r6g.2xlarge", ""));
+    ws.init();
+    ws.apply();
+    assert_eq!(actual_class(moto, "rv-production"), (Some("db.r6g.xlarge".into()), Some("db.r6g.2xlarge".into())));
+
+    ws.write(&sized("rv-production", "db.r6g.xlarge", ""));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    let said = plan.flat();
+    assert!(said.contains("Cancels the pending change to db.r6g.2xlarge") && said.contains("stays db.r6g.xlarge"), "{}", plan.all());
+    assert!(!said.contains("unavailable while it moves") && !said.contains("also starts"), "no change to warn of:\n{}", plan.all());
+    ws.apply();
+    assert_eq!(actual_class(moto, "rv-production"), (Some("db.r6g.xlarge".into()), None), "nothing is pending");
+    assert_eq!(ws.plan().code, 0);
+    moto.maintenance_window("rv-production");
+    assert_eq!(actual_class(moto, "rv-production").0.as_deref(), Some("db.r6g.xlarge"), "the window changed nothing");
+
+    // Deferred again, then someone else queues a storage change: taking ours back starts theirs.
+    ws.write(&sized("rv-production", "db.r6g.2xlarge", ""));
+    ws.apply();
+    let id = "rv-production".to_string();
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier(id).allocated_storage(200).apply_immediately(false).send().await.unwrap();
+    });
+    ws.write(&sized("rv-production", "db.r6g.xlarge", ""));
+    let plan = ws.plan();
+    let said = plan.flat();
+    assert!(said.contains("Cancels the pending change to db.r6g.2xlarge"), "{}", plan.all());
+    assert!(said.contains("This apply also starts changes pending for the maintenance window"), "{}", plan.all());
+    assert!(said.contains("allocated storage (GiB) 100 to 200"), "{}", plan.all());
+    ws.apply();
+    let i = moto.instance(REGION, "rv-production").unwrap();
+    assert_eq!((i.db_instance_class(), i.allocated_storage()), (Some("db.r6g.xlarge"), Some(200)));
+    assert!(i.pending_modified_values().is_none_or(|p| p.db_instance_class().is_none() && p.allocated_storage().is_none()));
+    assert_eq!(ws.plan().code, 0);
+
+    // An immediate change with an engine upgrade queued by someone else: named in the plan.
+    let id = "rv-production".to_string();
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier(id).engine_version("16.4").apply_immediately(false).send().await.unwrap();
+    });
+    ws.write(&sized("rv-production", "db.r6g.4xlarge", "  apply_immediately = true\n"));
+    let plan = ws.plan();
+    let said = plan.flat();
+    assert!(said.contains("Class change now: downtime"), "{}", plan.all());
+    assert!(said.contains("This apply also starts") && said.contains("to 16.4"), "{}", plan.all());
+    ws.apply();
+    let i = moto.instance(REGION, "rv-production").unwrap();
+    assert_eq!((i.db_instance_class(), i.engine_version()), (Some("db.r6g.4xlarge"), Some("16.4")));
+    assert_eq!(ws.plan().code, 0);
+}
+
+/// An instance busy with someone else's change refuses ModifyDBInstance (InvalidDBInstanceState):
+/// the apply waits until it is usable and sends the change then, instead of failing.
+#[test]
+fn a_busy_instance_is_waited_for_before_the_change_is_sent() {
+    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with(&[("SCALING_MOTO_STEPS", "6")])));
+    primary(moto, "bz-production", "db.r6g.xlarge", false);
+    let ws = workspace(moto);
+    ws.write(&sized("bz-production", "db.r6g.2xlarge", ""));
+    ws.init();
+    let id = "bz-production".to_string();
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier(id).storage_type("gp3").apply_immediately(true).send().await.unwrap();
+    });
+    ws.apply();
+    assert_eq!(actual_class(moto, "bz-production").1.as_deref(), Some("db.r6g.2xlarge"), "sent once it was usable");
+    assert!(modifications(moto, "bz-production") >= 3, "the other writer's, ours refused while it was busy, ours sent");
+    assert_eq!(ws.plan().code, 0);
 }
 
 /// Ctrl-C while the class change is under way (`modifying`): the state keeps the resource,

@@ -194,3 +194,92 @@ pub async fn rds_client<'a>(ctx: &'a Context, diags: &mut Diagnostics) -> Option
         }
     }
 }
+
+/// What RDS holds for `i`'s maintenance window besides its class, in the words a plan shows
+/// ("engine version 16.3 to 16.4"). ModifyDBInstance with ApplyImmediately applies "the
+/// modifications in this request and any pending modifications", so a change sent now starts
+/// all of these too, whoever queued them. The master password is named, never shown.
+pub fn pending_besides_class(i: &DbInstance) -> Vec<String> {
+    let Some(p) = i.pending_modified_values() else { return Vec::new() };
+    let mut said = Vec::new();
+    let mut name = |what: &str, now: Option<String>, to: Option<String>| {
+        if let Some(to) = to {
+            said.push(match now {
+                Some(now) if now != to => format!("{what} {now} to {to}"),
+                _ => format!("{what} {to}"),
+            });
+        }
+    };
+    let text = |s: Option<&str>| s.map(str::to_string);
+    let number = |n: Option<i32>| n.map(|n| n.to_string());
+    let switch = |b: Option<bool>| b.map(|b| if b { "on" } else { "off" }.to_string());
+    name("engine", text(i.engine()), text(p.engine()));
+    name("engine version", text(i.engine_version()), text(p.engine_version()));
+    name("allocated storage (GiB)", number(i.allocated_storage()), number(p.allocated_storage()));
+    name("storage type", text(i.storage_type()), text(p.storage_type()));
+    name("IOPS", number(i.iops()), number(p.iops()));
+    name("storage throughput (MiB/s)", number(i.storage_throughput()), number(p.storage_throughput()));
+    name("Multi-AZ", switch(i.multi_az()), switch(p.multi_az()));
+    name("backup retention (days)", number(i.backup_retention_period()), number(p.backup_retention_period()));
+    name("port", number(i.endpoint().and_then(|e| e.port())), number(p.port()));
+    name("identifier", text(i.db_instance_identifier()), text(p.db_instance_identifier()));
+    name("CA certificate", text(i.ca_certificate_identifier()), text(p.ca_certificate_identifier()));
+    name("subnet group", text(i.db_subnet_group().and_then(|g| g.db_subnet_group_name())), text(p.db_subnet_group_name()));
+    name("license model", text(i.license_model()), text(p.license_model()));
+    name("IAM authentication", switch(i.iam_database_authentication_enabled()), switch(p.iam_database_authentication_enabled()));
+    name("dedicated log volume", switch(i.dedicated_log_volume()), switch(p.dedicated_log_volume()));
+    name("multi-tenant", switch(i.multi_tenant()), switch(p.multi_tenant()));
+    if p.master_user_password().is_some() {
+        said.push("a new master password".to_string());
+    }
+    if !p.processor_features().is_empty() {
+        said.push("processor features".to_string());
+    }
+    if p.pending_cloudwatch_logs_exports().is_some() {
+        said.push("CloudWatch log exports".to_string());
+    }
+    said
+}
+
+/// The parameter groups whose changes wait for the next restart (`pending-reboot`): a class
+/// change restarts the instance, so they take effect with it.
+pub fn parameter_groups_pending_reboot(i: &DbInstance) -> Vec<String> {
+    i.db_parameter_groups()
+        .iter()
+        .filter(|g| g.parameter_apply_status() == Some("pending-reboot"))
+        .filter_map(|g| g.db_parameter_group_name().map(str::to_string))
+        .collect()
+}
+
+/// Sends a ModifyDBInstance once the instance takes one. RDS refuses modifications while an
+/// instance is modifying, backing up, upgrading or optimizing storage (InvalidDBInstanceState):
+/// such an instance is waited for until it is usable, within `max_wait`, and the call is made
+/// again from `call`.
+pub async fn modify_when_usable(
+    ctx: &Context,
+    id: &str,
+    max_wait: Duration,
+    call: impl Fn() -> aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder,
+) -> Result<(), WaitError<ClientError>> {
+    let deadline = tokio::time::Instant::now() + max_wait;
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let e = match call().send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => AwsError::from_sdk(Service::Rds, "ModifyDBInstance", &e),
+        };
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if e.code.as_deref() != Some("InvalidDBInstanceState") || left <= pause {
+            return Err(WaitError::Api(e.into()));
+        }
+        tracing::info!(identifier = id, error = %e, "the instance is busy; waiting until it takes the modification");
+        // An instance that reports itself usable may still refuse for a moment: never ask
+        // again at once.
+        tokio::select! {
+            _ = ctx.stop.cancelled() => return Err(WaitError::Stopped { what: format!("DB instance {id} to take the modification") }),
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(Duration::from_secs(30));
+        wait_available(ctx, id, deadline.saturating_duration_since(tokio::time::Instant::now()), |_| true).await?;
+    }
+}

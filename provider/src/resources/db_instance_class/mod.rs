@@ -15,13 +15,12 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 
 use super::read_replica::validate::{identifier_problem, instance_class_problem};
 use super::Context;
-use crate::aws_error::{AwsError, Service};
 use crate::clients::Clients;
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::rds::{rds_client, wait_available};
+use crate::rds::{self, rds_client, wait_available};
 
 pub struct DbInstanceClass;
 
@@ -33,10 +32,116 @@ fn effective_class(i: &DbInstance) -> Option<&str> {
     i.pending_modified_values().and_then(|p| p.db_instance_class()).or(i.db_instance_class())
 }
 
+/// What bringing an instance to a class takes, from how RDS holds it now.
+#[derive(Debug, PartialEq)]
+enum ClassChange<'a> {
+    /// It has the class, or will have it in the window as asked: nothing to send.
+    Nothing,
+    /// A ModifyDBInstance with the class, now or for the window (taking the place of another
+    /// pending class, if any).
+    Move { from: &'a str, now: bool },
+    /// It runs the class, with another one pending: RDS takes a pending change back only with
+    /// a modification applied immediately (User Guide, "Using the schedule modifications
+    /// setting"); a deferred one would leave it for the window.
+    CancelPending { pending: &'a str },
+    /// The pending class, asked for now: sent again, immediately.
+    PendingNow { from: &'a str },
+}
+
+impl ClassChange<'_> {
+    fn of<'a>(i: &'a DbInstance, want: &str, now: bool) -> ClassChange<'a> {
+        let actual = i.db_instance_class().unwrap_or("its current class");
+        match i.pending_modified_values().and_then(|p| p.db_instance_class()) {
+            Some(pending) if pending != want && actual == want => ClassChange::CancelPending { pending },
+            Some(pending) if pending == want => {
+                if now {
+                    ClassChange::PendingNow { from: actual }
+                } else {
+                    ClassChange::Nothing
+                }
+            }
+            None if actual == want => ClassChange::Nothing,
+            _ => ClassChange::Move { from: actual, now },
+        }
+    }
+
+    /// Whether it is sent with ApplyImmediately, which starts every other pending change too.
+    fn immediate(&self) -> bool {
+        matches!(self, ClassChange::Move { now: true, .. } | ClassChange::CancelPending { .. } | ClassChange::PendingNow { .. })
+    }
+
+    /// Whether the instance restarts for it now (pending-reboot parameters then take effect).
+    fn restarts_now(&self) -> bool {
+        matches!(self, ClassChange::Move { now: true, .. } | ClassChange::PendingNow { .. })
+    }
+}
+
+/// What else a change applied immediately starts on `i`, for the plan: RDS applies every pending
+/// modification with it, and a restart applies pending-reboot parameters.
+fn started_with_it(i: &DbInstance, change: &ClassChange) -> Vec<String> {
+    if !change.immediate() {
+        return Vec::new();
+    }
+    let mut also = rds::pending_besides_class(i);
+    if change.restarts_now() {
+        also.extend(
+            rds::parameter_groups_pending_reboot(i)
+                .into_iter()
+                .map(|g| format!("the pending-reboot parameters of {g} (the class change restarts the instance)")),
+        );
+    }
+    also
+}
+
+/// The warning for what an immediate change starts besides the class, if anything.
+fn also_started(id: &str, also: &[String]) -> Option<(&'static str, String)> {
+    (!also.is_empty()).then(|| {
+        (
+            "This apply also starts changes pending for the maintenance window",
+            format!(
+                "{id} holds other modifications for its maintenance window: {}. A modification applied immediately makes RDS \
+                 apply every pending one with it, whoever queued them, so they start during this apply (with any outage they \
+                 need). Let them land in the window first, or apply them on their own, if that is not wanted.",
+                also.join("; ")
+            ),
+        )
+    })
+}
+
+/// How an instance stays up while its class changes, which decides what the change costs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Availability {
+    SingleAz,
+    /// A standby, so the change is a failover.
+    MultiAz,
+    /// An instance of an Aurora cluster, whose other instances are its readers.
+    Aurora,
+}
+
+impl Availability {
+    fn of(i: &DbInstance) -> Availability {
+        if i.engine().is_some_and(|e| e.starts_with("aurora")) {
+            Availability::Aurora
+        } else if i.multi_az() == Some(true) {
+            Availability::MultiAz
+        } else {
+            Availability::SingleAz
+        }
+    }
+}
+
 /// What a class change costs, in the words the plan shows: downtime or a failover, now or in
 /// the maintenance window.
-fn change_cost(id: &str, from: &str, to: &str, multi_az: bool, now: bool, window: Option<&str>) -> (&'static str, String) {
-    let how = if multi_az {
+fn change_cost(id: &str, from: &str, to: &str, availability: Availability, now: bool, window: Option<&str>) -> (&'static str, String) {
+    let multi_az = availability == Availability::MultiAz;
+    let how = if availability == Availability::Aurora {
+        // An Aurora instance reports MultiAZ false: the cluster's availability is its readers.
+        format!(
+            "{id} is an Aurora instance: it restarts on {to}, unavailable for several minutes. If it is its cluster's writer, \
+             writes stop meanwhile unless you fail the cluster over to a reader first (aws rds failover-db-cluster) and \
+             change this instance as a reader."
+        )
+    } else if multi_az {
         format!(
             "{id} is Multi-AZ: RDS changes the standby to {to} first, then fails over to it, so connections drop for about a \
              minute while the endpoint moves; the old primary is changed as the new standby."
@@ -56,11 +161,13 @@ fn change_cost(id: &str, from: &str, to: &str, multi_az: bool, now: bool, window
             window.unwrap_or("the instance's")
         )
     };
-    let summary = match (multi_az, now) {
-        (true, true) => "Class change now: a Multi-AZ failover",
-        (true, false) => "Class change in the maintenance window: a Multi-AZ failover",
-        (false, true) => "Class change now: downtime",
-        (false, false) => "Class change in the maintenance window: downtime",
+    let summary = match (availability, now) {
+        (Availability::MultiAz, true) => "Class change now: a Multi-AZ failover",
+        (Availability::MultiAz, false) => "Class change in the maintenance window: a Multi-AZ failover",
+        (Availability::Aurora, true) => "Class change now: the Aurora instance restarts",
+        (Availability::Aurora, false) => "Class change in the maintenance window: the Aurora instance restarts",
+        (Availability::SingleAz, true) => "Class change now: downtime",
+        (Availability::SingleAz, false) => "Class change in the maintenance window: downtime",
     };
     (summary, how + &when)
 }
@@ -98,25 +205,32 @@ impl DbInstanceClass {
         ])
     }
 
-    /// Moves the instance to `class`: now (waiting until RDS reports it, with nothing of it
-    /// left pending) or in the maintenance window (recorded as pending).
-    async fn change_class(ctx: &Context, id: &str, class: &str, now: bool, max_wait: Duration) -> Result<DbInstance, String> {
+    /// Brings the instance to `class` as `ClassChange` says: now (waiting until RDS reports it,
+    /// with no class left pending), in the maintenance window (recorded as pending), or by taking
+    /// a pending class back. A busy instance is waited for first, within `max_wait`.
+    async fn change_class(ctx: &Context, instance: &DbInstance, class: &str, now: bool, max_wait: Duration) -> Result<DbInstance, String> {
+        let id = instance.db_instance_identifier().unwrap_or_default();
+        let change = ClassChange::of(instance, class, now);
+        if change == ClassChange::Nothing {
+            return Ok(instance.clone());
+        }
+        let immediately = change.immediate();
         let rds = ctx.clients.rds().await.map_err(|e| e.to_string())?;
-        rds.modify_db_instance()
-            .db_instance_identifier(id)
-            .db_instance_class(class)
-            .apply_immediately(now)
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(Service::Rds, "ModifyDBInstance", &e).to_string())?;
+        let deadline = tokio::time::Instant::now() + max_wait;
+        rds::modify_when_usable(ctx, id, max_wait, || {
+            rds.modify_db_instance().db_instance_identifier(id).db_instance_class(class).apply_immediately(immediately)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
         let landed = |i: &DbInstance| {
-            if now {
+            if immediately {
                 i.db_instance_class() == Some(class) && i.pending_modified_values().and_then(|p| p.db_instance_class()).is_none()
             } else {
                 effective_class(i) == Some(class)
             }
         };
-        wait_available(ctx, id, max_wait, landed).await.map_err(|e| e.to_string())
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        wait_available(ctx, id, left, landed).await.map_err(|e| e.to_string())
     }
 
     /// The state to report after a failure part-way: what RDS says now, else `known`, the last
@@ -156,12 +270,10 @@ impl DbInstanceClass {
                 return known.clone();
             }
         };
-        // Asked for now while RDS still holds it for the window: send it again, immediately.
-        let held = now && instance.pending_modified_values().and_then(|p| p.db_instance_class()).is_some();
-        if effective_class(&instance) == Some(want) && !held {
+        if ClassChange::of(&instance, want, now) == ClassChange::Nothing {
             return Self::state_from(&instance, settings);
         }
-        match Self::change_class(ctx, id, want, now, max_wait).await {
+        match Self::change_class(ctx, &instance, want, now, max_wait).await {
             Ok(i) => Self::state_from(&i, settings),
             Err(why) => {
                 diags.error_at(AttributePath::of("instance_class"), format!("Could not change {id} to {want}"), why);
@@ -189,7 +301,8 @@ impl Resource<Clients> for DbInstanceClass {
                 "The instance class of an existing RDS instance (made elsewhere, e.g. by aws_db_instance): vertical scaling. \
                  The plan says what a change costs (downtime on a Single-AZ instance, a failover on a Multi-AZ one) and when \
                  it happens (now, or in the named maintenance window); a deferred change shows as `pending_instance_class` \
-                 with no diff planned again. On destroy the class is left as it is, or put back as it was when this resource \
+                 with no diff planned again, and setting the class back to the one the instance runs cancels it. A change \
+                 applied immediately makes RDS start every other pending modification too; the plan names them. On destroy the class is left as it is, or put back as it was when this resource \
                  adopted the instance (`on_destroy = \"restore\"`). Import with the instance's identifier.",
             )
             .attribute(Attribute::computed("id", Type::String).describe("The DB instance identifier.").use_state_for_unknown())
@@ -211,7 +324,8 @@ impl Resource<Clients> for DbInstanceClass {
                 Attribute::optional_computed("apply_immediately", Type::Bool)
                     .describe(
                         "Change the class during apply. Off by default: the change waits for the instance's maintenance window \
-                         (`maintenance_window`). Turning it on while a change is pending sends that change now.",
+                         (`maintenance_window`). Turning it on while a change is pending sends that change now, and with it \
+                         every other modification pending for the window (RDS applies them together).",
                     )
                     .default(Value::Bool(false)),
             )
@@ -268,13 +382,15 @@ impl Resource<Clients> for DbInstanceClass {
         let instance = match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) => i,
             Ok(None) => {
-                resp.diagnostics.error_at(
+                super::missing_at_plan(
+                    &mut resp.diagnostics,
                     AttributePath::of("db_instance_identifier"),
-                    "No such DB instance",
+                    "No such DB instance yet",
                     format!(
-                        "DB instance {id} does not exist in this region. This resource changes the class of an existing \
-                         instance; create the instance first (for example with aws_db_instance), or remove this resource \
-                         from the configuration if the instance is gone for good."
+                        "DB instance {id} does not exist in {}. This resource changes the class of an existing instance \
+                         (made by aws_db_instance, say); if the instance is gone for good, remove this resource from the \
+                         configuration.",
+                        ctx.clients.region_name().await
                     ),
                 );
                 return;
@@ -285,13 +401,32 @@ impl Resource<Clients> for DbInstanceClass {
             }
         };
         let Some(to) = resp.planned.attr("instance_class").as_str() else { return };
-        if effective_class(&instance) != Some(to) || pending_now {
-            // Already the class asked for, with another one pending: that one is what moves.
-            let actual = instance.db_instance_class().filter(|c| *c != to);
-            let from = actual.or(effective_class(&instance)).unwrap_or("its current class");
-            let (summary, detail) =
-                change_cost(id, from, to, instance.multi_az() == Some(true), now, instance.preferred_maintenance_window());
-            resp.diagnostics.warning_at(AttributePath::of("instance_class"), summary, detail);
+        let change = ClassChange::of(&instance, to, now);
+        let class_path = AttributePath::of("instance_class");
+        let cost =
+            |from: &str, now: bool| change_cost(id, from, to, Availability::of(&instance), now, instance.preferred_maintenance_window());
+        match change {
+            ClassChange::Nothing => {}
+            ClassChange::Move { from, now } => {
+                let (summary, detail) = cost(from, now);
+                resp.diagnostics.warning_at(class_path.clone(), summary, detail);
+            }
+            ClassChange::PendingNow { from } => {
+                let (summary, detail) = cost(from, true);
+                resp.diagnostics.warning_at(class_path.clone(), summary, detail);
+            }
+            ClassChange::CancelPending { pending } => resp.diagnostics.warning_at(
+                class_path.clone(),
+                format!("Cancels the pending change to {pending}"),
+                format!(
+                    "{id} runs {to}, and RDS holds a change to {pending} for its maintenance window: this apply takes that \
+                     change back, so {id} stays {to}, with no restart for the class. RDS takes a pending change back only \
+                     with a modification applied immediately, so this apply sends one whatever apply_immediately says."
+                ),
+            ),
+        }
+        if let Some((summary, detail)) = also_started(id, &started_with_it(&instance, &change)) {
+            resp.diagnostics.warning_at(class_path, summary, detail);
         }
     }
 
@@ -361,10 +496,12 @@ impl Resource<Clients> for DbInstanceClass {
             }
         };
         let now = prior.attr("apply_immediately").as_bool() == Some(true);
-        if effective_class(&instance) == Some(original) {
-            return;
+        // Destroy plans do not reach this provider on Terraform before 1.3's plan_destroy, so
+        // what the restore starts besides the class can only be said here.
+        if let Some((summary, detail)) = also_started(id, &started_with_it(&instance, &ClassChange::of(&instance, original, now))) {
+            resp.diagnostics.warning(summary, detail);
         }
-        if let Err(why) = Self::change_class(ctx, id, original, now, req.timeout).await {
+        if let Err(why) = Self::change_class(ctx, &instance, original, now, req.timeout).await {
             resp.diagnostics.error(format!("Could not restore {id} to {original}"), why);
         }
     }
@@ -387,11 +524,16 @@ mod tests {
 
     #[test]
     fn the_cost_names_downtime_or_failover_and_when() {
-        let (summary, detail) = change_cost("db", "db.r6g.xlarge", "db.r6g.2xlarge", false, false, Some("sun:05:00-sun:05:30"));
+        let (summary, detail) =
+            change_cost("db", "db.r6g.xlarge", "db.r6g.2xlarge", Availability::SingleAz, false, Some("sun:05:00-sun:05:30"));
         assert_eq!(summary, "Class change in the maintenance window: downtime");
         assert!(detail.contains("5 to 10 minutes") && detail.contains("sun:05:00-sun:05:30 UTC"), "{detail}");
-        let (summary, detail) = change_cost("db", "db.r6g.xlarge", "db.r6g.2xlarge", true, true, None);
+        let (summary, detail) = change_cost("db", "db.r6g.xlarge", "db.r6g.2xlarge", Availability::MultiAz, true, None);
         assert_eq!(summary, "Class change now: a Multi-AZ failover");
         assert!(detail.contains("fails over") && detail.contains("during this apply"), "{detail}");
+        // Aurora reports MultiAZ false: no advice to turn Multi-AZ on.
+        let (summary, detail) = change_cost("db", "db.r6g.xlarge", "db.r6g.2xlarge", Availability::Aurora, true, None);
+        assert_eq!(summary, "Class change now: the Aurora instance restarts");
+        assert!(detail.contains("reader") && !detail.contains("enable Multi-AZ"), "{detail}");
     }
 }

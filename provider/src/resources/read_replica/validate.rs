@@ -73,16 +73,29 @@ fn tag_text_problem(text: &str) -> Result<(), String> {
 /// RDS allows at most 50 tags on a resource.
 pub const MAX_TAGS: usize = 50;
 
-/// `db.<family>.<size>`, e.g. `db.r6g.xlarge`, `db.t4g.micro`, `db.m5d.24xlarge`.
+/// An RDS DB instance class as the RDS User Guide lists them: `db.<family>.<size>` (e.g.
+/// `db.r6g.xlarge`, `db.m5d.24xlarge`), Aurora Serverless v2's `db.serverless`, and RDS for
+/// Oracle's optimized-CPU classes, `db.<family>.<size>.tpc<threads per core>.mem<ratio>x`
+/// (e.g. `db.r5.2xlarge.tpc2.mem4x`).
 pub fn instance_class_problem(class: &str) -> Result<(), String> {
+    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     let parts: Vec<&str> = class.split('.').collect();
-    let ok = parts.len() == 3
-        && parts[0] == "db"
-        && parts[1..].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+    let ok = match parts.as_slice() {
+        ["db", "serverless"] => true,
+        ["db", family, size] => word(family) && word(size),
+        ["db", family, size, tpc, mem] => {
+            word(family)
+                && word(size)
+                && tpc.strip_prefix("tpc").is_some_and(number)
+                && mem.strip_prefix("mem").and_then(|m| m.strip_suffix('x')).is_some_and(number)
+        }
+        _ => false,
+    };
     if ok {
         Ok(())
     } else {
-        Err("is not an RDS instance class such as \"db.r6g.xlarge\"".into())
+        Err("is not an RDS instance class such as \"db.r6g.xlarge\", \"db.serverless\" or \"db.r5.2xlarge.tpc2.mem4x\"".into())
     }
 }
 
@@ -229,7 +242,19 @@ mod tests {
     fn classes_and_zones() {
         assert!(instance_class_problem("db.r6g.xlarge").is_ok());
         assert!(instance_class_problem("db.m5d.24xlarge").is_ok());
-        for bad in ["r6g.xlarge", "db.r6g", "db..large", "DB.R6G.LARGE", "cache.r6g.large"] {
+        assert!(instance_class_problem("db.serverless").is_ok(), "Aurora Serverless v2");
+        assert!(instance_class_problem("db.r5.2xlarge.tpc2.mem4x").is_ok(), "RDS for Oracle, optimized CPU");
+        assert!(instance_class_problem("db.r5b.8xlarge.tpc2.mem3x").is_ok());
+        for bad in [
+            "r6g.xlarge",
+            "db.r6g",
+            "db..large",
+            "DB.R6G.LARGE",
+            "cache.r6g.large",
+            "db.r5.2xlarge.tpc2",
+            "db.r5.2xlarge.tpc.mem4x",
+            "db.r5.2xlarge.tpc2.mem4",
+        ] {
             assert!(instance_class_problem(bad).is_err(), "{bad}");
         }
         assert!(availability_zone_problem("us-east-1a").is_ok());
