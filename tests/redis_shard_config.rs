@@ -138,7 +138,6 @@ fn bad_input_and_groups_without_cluster_mode_fail_at_plan() {
         ("replication_group_id", config("Single_Redis", "  node_group_count = 1\n"), "only letters, digits and hyphens"),
         ("on_destroy", config("single-redis", "  node_group_count = 1\n  on_destroy = \"delete\"\n"), "retain, restore"),
         ("node_group_count", config("single-redis", "  node_group_count = 2\n"), "does not run in cluster mode"),
-        ("replication_group_id", config("no-such-redis", "  node_group_count = 1\n"), "does not exist"),
     ];
     ws.write(&cases[0].1);
     ws.init();
@@ -150,6 +149,18 @@ fn bad_input_and_groups_without_cluster_mode_fail_at_plan() {
         assert!(plan.all().contains(attribute), "{attribute}: the diagnostic names the attribute:\n{}", plan.all());
     }
     assert!(changes(moto, "single-redis").is_empty(), "nothing was called");
+    // A group that may come from this apply: a warning naming it, and the error at apply.
+    ws.write(&config("no-such-redis", "  node_group_count = 1\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(
+        plan.flat().contains("No such replication group yet") && plan.flat().contains("no-such-redis does not exist in us-east-1"),
+        "{}",
+        plan.all()
+    );
+    let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("no-such-redis does not exist"), "{}", failed.all());
     // Replicas still change on a group without cluster mode.
     ws.write(&config("single-redis", "  node_group_count = 1\n  replicas_per_node_group = 2\n"));
     ws.apply();
@@ -242,4 +253,125 @@ fn one_shard_changed_by_hand_shows_and_a_plan_made_stale_is_refused() {
     assert_eq!(stale.code, 1, "{}", stale.all());
     assert!(stale.flat().contains("changed since the plan"), "{}", stale.all());
     assert_eq!(shape(moto, "drift-redis").0, ["0001", "0003", "0004"], "nothing more was removed");
+}
+
+/// A node type deferred to the maintenance window, then set back to the type the group runs:
+/// the pending change is taken back (the window changes nothing), and state and plan agree
+/// with ElastiCache. An immediate node type change names someone's pending engine upgrade,
+/// which starts with it; the memory warning compares against the type the group runs.
+#[test]
+fn a_pending_node_type_set_back_is_cancelled_and_the_plan_names_what_else_starts() {
+    let moto = Moto::shared();
+    group(moto, "pend-redis", true, 1, 1);
+    let ws = workspace(moto);
+    let sized = |node_type: &str, extra: &str| {
+        config("pend-redis", &format!("  node_group_count = 1\n  node_type        = \"{node_type}\"\n{extra}"))
+    };
+    ws.write(&sized("cache.r6g.xlarge", "  apply_immediately = false\n"));
+    ws.init();
+    ws.apply();
+    assert_eq!(shape(moto, "pend-redis").2, "cache.r6g.large", "deferred");
+    assert_eq!(ws.plan().code, 0, "a pending type plans nothing");
+
+    ws.write(&sized("cache.r6g.large", "  apply_immediately = false\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.flat().contains("Cancels the pending change to cache.r6g.xlarge"), "{}", plan.all());
+    assert!(!plan.flat().contains("Less memory"), "the group runs cache.r6g.large already:\n{}", plan.all());
+    ws.apply();
+    assert_eq!(ws.plan().code, 0, "no perpetual diff");
+    moto.cache_maintenance_window("pend-redis");
+    assert_eq!(shape(moto, "pend-redis").2, "cache.r6g.large", "the window changed nothing");
+    assert_eq!(ws.plan().code, 0);
+
+    // Someone queues an engine upgrade; our immediate change starts it, and the plan says so.
+    moto.elasticache(REGION, |c| async move {
+        c.modify_replication_group()
+            .replication_group_id("pend-redis")
+            .engine_version("7.2")
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+    });
+    ws.write(&sized("cache.r6g.2xlarge", ""));
+    let plan = ws.plan();
+    assert!(plan.flat().contains("This apply also starts changes pending for the maintenance window"), "{}", plan.all());
+    assert!(plan.flat().contains("engine version") && plan.flat().contains("to 7.2"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(shape(moto, "pend-redis").2, "cache.r6g.2xlarge");
+    let state = ws.state_json();
+    assert_eq!(state["values"]["root_module"]["resources"][0]["values"]["engine_version"], "7.2");
+    assert_eq!(ws.plan().code, 0);
+}
+
+/// A scale-in to a larger node type grows the nodes first, so the shards that stay have the
+/// memory for the data of those removed; the plan says the order.
+#[test]
+fn a_scale_in_to_a_larger_node_type_grows_the_nodes_first() {
+    let moto = Moto::shared();
+    group(moto, "order-redis", true, 4, 1);
+    let ws = workspace(moto);
+    ws.write(&config("order-redis", "  node_group_count = 4\n"));
+    ws.init();
+    ws.apply();
+    ws.write(&config("order-redis", "  node_group_count = 2\n  node_type        = \"cache.r6g.2xlarge\"\n"));
+    let plan = ws.plan();
+    assert!(plan.flat().contains("The steps, in the order they run") && plan.flat().contains("first the node type"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(changes(moto, "order-redis"), ["ModifyReplicationGroup", "ModifyReplicationGroupShardConfiguration"]);
+    assert_eq!(shape(moto, "order-redis"), (vec!["0001".into(), "0002".into()], vec![1, 1], "cache.r6g.2xlarge".into()));
+    assert_eq!(ws.plan().code, 0);
+
+    // A scale-out to a smaller type reshards first.
+    ws.write(&config("order-redis", "  node_group_count = 3\n  node_type        = \"cache.r6g.xlarge\"\n"));
+    let plan = ws.plan();
+    assert!(plan.flat().contains("first the shards (2 to 3)"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(changes(moto, "order-redis")[2..], ["ModifyReplicationGroupShardConfiguration", "ModifyReplicationGroup"]);
+}
+
+/// What ElastiCache refuses is refused at plan, before any step: no replica on a group without
+/// cluster mode that has automatic failover, and a move into or out of data tiering (r6gd).
+#[test]
+fn what_elasticache_refuses_fails_the_plan_before_any_step() {
+    let moto = Moto::shared();
+    moto.elasticache(REGION, |c| async move {
+        c.create_replication_group()
+            .replication_group_id("failover-redis")
+            .replication_group_description("with automatic failover")
+            .engine("redis")
+            .cache_node_type("cache.r6g.large")
+            .num_cache_clusters(2)
+            .automatic_failover_enabled(true)
+            .send()
+            .await
+            .unwrap();
+        for _ in 0..20 {
+            let out = c.describe_replication_groups().replication_group_id("failover-redis").send().await.unwrap();
+            if out.replication_groups()[0].status() == Some("available") {
+                break;
+            }
+        }
+    });
+    let ws = workspace(moto);
+    ws.write(&config(
+        "failover-redis",
+        "  node_group_count        = 1\n  replicas_per_node_group = 0\n  node_type               = \"cache.r6g.xlarge\"\n",
+    ));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(plan.flat().contains("A replica is needed") && plan.flat().contains("automatic failover"), "{}", plan.all());
+    assert!(plan.all().contains("replicas_per_node_group"), "{}", plan.all());
+
+    ws.write(&config("failover-redis", "  node_group_count = 1\n  node_type        = \"cache.r6gd.xlarge\"\n"));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    assert!(
+        plan.flat().contains("cache.r6gd.xlarge") && plan.flat().contains("cache.r6g.large") && plan.flat().contains("data tiering"),
+        "{}",
+        plan.all()
+    );
+    assert!(changes(moto, "failover-redis").is_empty(), "nothing was sent: {:?}", changes(moto, "failover-redis"));
 }

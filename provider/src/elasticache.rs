@@ -65,10 +65,10 @@ pub async fn describe_cluster(client: &Client, id: &str) -> Result<Option<CacheC
     }
 }
 
-/// The status of each of clusters `ids` that exists, by id. Up to a page's worth are described
-/// one by one, ten at a time, so that a wait's poll costs what its own group holds whatever else
-/// the region has; a larger group is picked out of a listing, where a page answers a hundred.
-pub async fn cluster_statuses(client: &Client, ids: &[String]) -> Result<HashMap<String, String>, ClientError> {
+/// Each of clusters `ids` that exists, by id. Up to a page's worth are described one by one,
+/// ten at a time, so that a wait's poll costs what its own group holds whatever else the
+/// region has; a larger group is picked out of a listing, where a page answers a hundred.
+pub async fn clusters(client: &Client, ids: &[String]) -> Result<HashMap<String, CacheCluster>, ClientError> {
     use futures_util::stream::{self, StreamExt, TryStreamExt};
     let found: Vec<CacheCluster> = if ids.len() > PAGE as usize {
         list_clusters(client).await?.into_values().collect()
@@ -76,8 +76,34 @@ pub async fn cluster_statuses(client: &Client, ids: &[String]) -> Result<HashMap
         let reads = stream::iter(ids.to_vec()).map(|id| async move { describe_cluster(client, &id).await }).buffer_unordered(10);
         reads.try_collect::<Vec<_>>().await?.into_iter().flatten().collect()
     };
-    let status = |c: CacheCluster| Some((c.cache_cluster_id.clone()?, c.cache_cluster_status.unwrap_or_else(|| "unknown".to_string())));
-    Ok(found.into_iter().filter(|c| c.cache_cluster_id.as_ref().is_some_and(|id| ids.contains(id))).filter_map(status).collect())
+    Ok(found.into_iter().filter_map(|c| Some((c.cache_cluster_id.clone()?, c))).filter(|(id, _)| ids.contains(id)).collect())
+}
+
+/// What a member cluster holds for the maintenance window besides its node type, in the words
+/// a plan shows ("engine version 7.1 to 7.2"). ModifyReplicationGroup with ApplyImmediately
+/// applies "the modifications in this request and any pending modifications".
+pub fn pending_besides_node_type(member: &CacheCluster) -> Vec<String> {
+    let Some(p) = member.pending_modified_values() else { return Vec::new() };
+    let mut said = Vec::new();
+    if let Some(to) = p.engine_version() {
+        said.push(match member.engine_version() {
+            Some(now) if now != to => format!("engine version {now} to {to}"),
+            _ => format!("engine version {to}"),
+        });
+    }
+    if let Some(n) = p.num_cache_nodes() {
+        said.push(format!("{n} cache nodes"));
+    }
+    if p.auth_token_status().is_some() {
+        said.push("an AUTH token change".to_string());
+    }
+    if p.transit_encryption_enabled().is_some() || p.transit_encryption_mode().is_some() {
+        said.push("in-transit encryption".to_string());
+    }
+    if !p.log_delivery_configurations().is_empty() {
+        said.push("log delivery".to_string());
+    }
+    said
 }
 
 fn none_if_not_found<T>(e: AwsError) -> Result<Option<T>, ClientError> {

@@ -3,10 +3,11 @@
 //! replicas per shard and node type. The group itself (engine, subnets, auth) is made
 //! elsewhere; this resource adopts it on create and, on destroy, leaves it or restores it.
 //!
-//! Changes run one step at a time in a fixed order, each waiting until the group and every
-//! member cluster are `available`: shards, more replicas, node type, fewer replicas. Adding
-//! replicas before a node type change and removing them after keeps the most copies of the
-//! data while nodes are replaced.
+//! Changes run one step at a time, each waiting until the group and every member cluster are
+//! `available`: shards, more replicas, node type, fewer replicas. Adding replicas before a node
+//! type change and removing them after keeps the most copies of the data while nodes are
+//! replaced. A scale-in to a larger node type grows the node type first, so the resharding runs
+//! on the nodes with the memory it needs.
 //!
 //! Import ID: the replication group id.
 
@@ -32,7 +33,7 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use validate::{memory_warning, node_type_problem, replication_group_id_problem};
+use validate::{is_larger, memory_warning, node_type_move_problem, node_type_problem, replication_group_id_problem};
 
 pub struct RedisShardConfig;
 
@@ -66,6 +67,9 @@ struct Group {
     cluster_enabled: bool,
     node_groups: Vec<(String, usize)>,
     node_type: String,
+    /// A node type the members hold for the maintenance window (the group reports none); known
+    /// once the members were described, as a settled group's are.
+    pending_node_type: Option<String>,
     members: Vec<String>,
     configuration_endpoint: Option<String>,
 }
@@ -83,11 +87,17 @@ impl Group {
             cluster_enabled: rg.cluster_enabled() == Some(true),
             node_groups,
             node_type: rg.cache_node_type().unwrap_or_default().to_string(),
+            pending_node_type: None,
             members: rg.member_clusters().to_vec(),
             configuration_endpoint: rg
                 .configuration_endpoint()
                 .and_then(|e| Some(format!("{}:{}", e.address()?, e.port().unwrap_or(6379)))),
         }
+    }
+
+    /// The node type the group will have once the maintenance window passes.
+    fn effective_node_type(&self) -> &str {
+        self.pending_node_type.as_deref().unwrap_or(&self.node_type)
     }
 
     /// The fewest replicas any shard has: what every shard has once a change settles.
@@ -148,6 +158,105 @@ impl RedisShardConfig {
             None => None,
         };
         Ok(Self::state_from(rg, member.as_ref(), settings))
+    }
+
+    /// The group and its first member cluster as ElastiCache reports them now; None when the
+    /// group does not exist.
+    async fn with_first_member(ctx: &Context, id: &str) -> Result<Option<(ReplicationGroup, Option<CacheCluster>)>, ClientError> {
+        let client = ctx.clients.elasticache().await?;
+        let Some(rg) = elasticache::describe_group(client, id).await? else { return Ok(None) };
+        let member = match Group::of(&rg).members.first() {
+            Some(first) => elasticache::describe_cluster(client, first).await?,
+            None => None,
+        };
+        Ok(Some((rg, member)))
+    }
+
+    /// A group without cluster mode keeps at least one replica while Multi-AZ or automatic
+    /// failover is on (DecreaseReplicaCount's minimum then is 1): refused at plan, before any
+    /// step has run, rather than by the last step of the apply.
+    async fn plan_no_replicas(ctx: &Context, id: &str, diags: &mut Diagnostics) {
+        use aws_sdk_elasticache::types::{AutomaticFailoverStatus, MultiAzStatus};
+        let rg = match Self::describe(ctx, id).await {
+            Ok(Some(rg)) => rg,
+            Ok(None) => return,
+            Err(e) => {
+                diags.error("Could not read the replication group", e.to_string());
+                return;
+            }
+        };
+        let failover = matches!(rg.automatic_failover(), Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling));
+        let multi_az = rg.multi_az() == Some(&MultiAzStatus::Enabled);
+        if failover || multi_az {
+            let what = if multi_az { "Multi-AZ" } else { "automatic failover" };
+            diags.error_at(
+                AttributePath::of("replicas_per_node_group"),
+                "A replica is needed",
+                format!(
+                    "{id} runs without cluster mode and with {what}, so ElastiCache keeps at least one replica (DecreaseReplicaCount's \
+                     minimum is 1 there). Set replicas_per_node_group = 1 or more, or turn {what} off on the group first."
+                ),
+            );
+        }
+    }
+
+    /// What the plan says of a node type step, from the group as it is: the type it runs (not
+    /// a pending one) for the memory warning, a pending type this step takes back, and what an
+    /// immediate modification starts besides. Whether it starts other pending modifications.
+    async fn plan_node_type(ctx: &Context, id: &str, to: &str, now: bool, diags: &mut Diagnostics) -> bool {
+        let (rg, member) = match Self::with_first_member(ctx, id).await {
+            Ok(Some(found)) => found,
+            Ok(None) => return false,
+            Err(e) => {
+                diags.error("Could not read the replication group", e.to_string());
+                return false;
+            }
+        };
+        let running = rg.cache_node_type().unwrap_or_default();
+        let pending = member.as_ref().and_then(|m| m.pending_modified_values()).and_then(|p| p.cache_node_type());
+        let sends = match pending {
+            Some(pending) => pending != to || now,
+            None => running != to,
+        };
+        if !sends {
+            return false;
+        }
+        let path = AttributePath::of("node_type");
+        if let Some(why) = node_type_move_problem(running, to) {
+            diags.error_at(path, "ElastiCache cannot scale to this node type", format!("{id}: {why}"));
+            return false;
+        }
+        match pending {
+            Some(pending) if running == to => diags.warning_at(
+                path.clone(),
+                format!("Cancels the pending change to {pending}"),
+                format!(
+                    "{id} runs {to}, and its members hold a change to {pending} for the maintenance window: this apply replaces \
+                     that change with {to}, so the nodes stay as they are."
+                ),
+            ),
+            _ => {
+                if let Some(why) = memory_warning(running, to) {
+                    diags.warning_at(path.clone(), "Less memory", format!("{id}: {why}"));
+                }
+            }
+        }
+        let also = if now { member.as_ref().map(elasticache::pending_besides_node_type).unwrap_or_default() } else { Vec::new() };
+        if also.is_empty() {
+            return false;
+        }
+        diags.warning_at(
+            path,
+            "This apply also starts changes pending for the maintenance window",
+            format!(
+                "{id}'s members hold other modifications for the maintenance window: {}. ModifyReplicationGroup applied \
+                 immediately (apply_immediately, true by default) makes ElastiCache apply every pending one with it, \
+                 whoever queued them, so they start during this apply. Set apply_immediately = false to leave them all \
+                 for the window.",
+                also.join("; ")
+            ),
+        );
+        true
     }
 
     /// The group and its first member cluster for a refresh, which shares listings of both
@@ -225,12 +334,18 @@ impl RedisShardConfig {
                 if status != "available" {
                     return Ok(Acceptor::Retry(format!("group {status}")));
                 }
-                let statuses = match elasticache::cluster_statuses(client, rg.member_clusters()).await {
-                    Ok(statuses) => statuses,
+                let members = match elasticache::clusters(client, rg.member_clusters()).await {
+                    Ok(members) => members,
                     Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
                     Err(e) => return Err(e.to_string()),
                 };
-                let member_status = |m: &String| statuses.get(m).map(String::as_str).unwrap_or("not listed");
+                let member_status = |m: &String| {
+                    members.get(m).and_then(|c| c.cache_cluster_status()).unwrap_or(if members.contains_key(m) {
+                        "unknown"
+                    } else {
+                        "not listed"
+                    })
+                };
                 if let Some(m) = rg.member_clusters().iter().find(|m| FAILED.contains(&member_status(m))) {
                     return Ok(Acceptor::Failure(format!("member cluster {m} is {}", member_status(m))));
                 }
@@ -243,7 +358,9 @@ impl RedisShardConfig {
                 if !busy.is_empty() {
                     return Ok(Acceptor::Retry(busy.join(", ")));
                 }
-                let group = Group::of(&rg);
+                let mut group = Group::of(&rg);
+                group.pending_node_type =
+                    members.values().find_map(|c| c.pending_modified_values().and_then(|p| p.cache_node_type())).map(str::to_string);
                 Ok(if done(&group) { Acceptor::Success(group) } else { Acceptor::Retry("the change has not shown yet".into()) })
             })
             .await
@@ -336,6 +453,25 @@ impl RedisShardConfig {
             }
             last_seen = Some(group);
         }
+        // A scale-in to a larger node type grows the nodes first: the retained shards take the
+        // removed shards' data while resharding, and the ElastiCache guide asks for free memory
+        // of 1.5 times what those use. Otherwise shards come first, so a smaller type is taken
+        // after a scale-out spread the data.
+        let type_first = match (target.shards, target.node_type.as_deref()) {
+            (Some(shards), Some(node_type)) => {
+                let group = match last_seen.take() {
+                    Some(group) => group,
+                    None => Self::settled(ctx, id, deadline, |_| true).await?,
+                };
+                let first = shards < group.node_groups.len() && is_larger(&group.node_type, node_type);
+                last_seen = Some(group);
+                first
+            }
+            _ => false,
+        };
+        if type_first {
+            Self::node_type_step(ctx, id, target, apply_immediately, deadline, &mut last_seen).await?;
+        }
         if let Some(shards) = target.shards {
             Self::step(
                 ctx,
@@ -374,27 +510,8 @@ impl RedisShardConfig {
             .await?;
         }
 
-        if let Some(node_type) = target.node_type.as_deref() {
-            Self::step(
-                ctx,
-                id,
-                "ModifyReplicationGroup",
-                deadline,
-                &mut last_seen,
-                |group| {
-                    (group.node_type != node_type).then(|| {
-                        client
-                            .modify_replication_group()
-                            .replication_group_id(id)
-                            .cache_node_type(node_type)
-                            .apply_immediately(apply_immediately)
-                            .send()
-                    })
-                },
-                // Deferred to the maintenance window: recorded is done.
-                |group| !apply_immediately || group.node_type == node_type,
-            )
-            .await?;
+        if !type_first {
+            Self::node_type_step(ctx, id, target, apply_immediately, deadline, &mut last_seen).await?;
         }
 
         if let Some(want) = target.replicas {
@@ -406,6 +523,55 @@ impl RedisShardConfig {
                 &mut last_seen,
                 |group| replica_call_down(client, id, group, want),
                 |g| g.replicas_at_most(want),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The node type step of `converge`.
+    async fn node_type_step(
+        ctx: &Context,
+        id: &str,
+        target: &Shape,
+        apply_immediately: bool,
+        deadline: Instant,
+        last_seen: &mut Option<Group>,
+    ) -> Result<(), String> {
+        let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
+        if let Some(node_type) = target.node_type.as_deref() {
+            Self::step(
+                ctx,
+                id,
+                "ModifyReplicationGroup",
+                deadline,
+                last_seen,
+                |group| {
+                    // Sent when the type differs from what the group will be, when the type the
+                    // members hold as pending is asked for now, and when the group's own type is
+                    // asked back while another is pending: a newer modification replaces a
+                    // pending one, so the group's own type takes it back.
+                    let sends = match group.pending_node_type.as_deref() {
+                        Some(pending) => pending != node_type || apply_immediately,
+                        None => group.node_type != node_type,
+                    };
+                    sends.then(|| {
+                        client
+                            .modify_replication_group()
+                            .replication_group_id(id)
+                            .cache_node_type(node_type)
+                            .apply_immediately(apply_immediately)
+                            .send()
+                    })
+                },
+                // Deferred to the maintenance window: recorded as pending is done.
+                |group| {
+                    if apply_immediately {
+                        group.node_type == node_type && group.pending_node_type.is_none()
+                    } else {
+                        group.effective_node_type() == node_type
+                    }
+                },
             )
             .await?;
         }
@@ -514,8 +680,9 @@ impl Resource<Clients> for RedisShardConfig {
             version: 0,
             block: Block::new(
                 "The scaling shape of an existing ElastiCache replication group: shard count, replicas per shard and node \
-                 type. Changes run one step at a time (shards, more replicas, node type, fewer replicas), each waiting until \
-                 the group and all its member clusters are available. On destroy the group is left as it is, or restored to \
+                 type. Changes run one step at a time (shards, more replicas, node type, fewer replicas; a scale-in to a \
+                 larger node type grows the nodes first), each waiting until the group and all its member clusters are \
+                 available. On destroy the group is left as it is, or restored to \
                  the shape it had when this resource adopted it (`on_destroy = \"restore\"`). Import with the group's id.",
             )
             .attribute(Attribute::computed("id", Type::String).describe("The replication group id.").use_state_for_unknown())
@@ -601,12 +768,14 @@ impl Resource<Clients> for RedisShardConfig {
                     Some((g.cluster_enabled, ids, Value::from(g.node_type.as_str())))
                 }
                 Ok(None) => {
-                    resp.diagnostics.error_at(
+                    super::missing_at_plan(
+                        &mut resp.diagnostics,
                         AttributePath::of("replication_group_id"),
-                        "No such replication group",
+                        "No such replication group yet",
                         format!(
-                            "Replication group {id} does not exist in this region. This resource scales an existing group; create \
-                             the group first (for example with aws_elasticache_replication_group)."
+                            "Replication group {id} does not exist in {}. This resource scales an existing group (made by \
+                             aws_elasticache_replication_group, say).",
+                            ctx.clients.region_name().await
                         ),
                     );
                     return;
@@ -660,9 +829,40 @@ impl Resource<Clients> for RedisShardConfig {
                 }
             }
         }
-        if let (Some(from), Some(to)) = (node_type.as_str(), resp.planned.attr("node_type").as_str()) {
-            if let Some(why) = memory_warning(from, to) {
-                resp.diagnostics.warning_at(AttributePath::of("node_type"), "Less memory", format!("{id}: {why}"));
+        let (shards_to, type_to) = (resp.planned.attr("node_group_count").as_i64(), resp.planned.attr("node_type").as_str());
+        if let (Some(count), Some(from), Some(to)) = (shards_to.and_then(|n| usize::try_from(n).ok()), node_type.as_str(), type_to) {
+            if cluster_enabled && count != ids.len() && from != to {
+                // The order the apply takes (converge): a larger type before a scale-in.
+                let detail = if count < ids.len() && is_larger(from, to) {
+                    format!(
+                        "{id}: first the node type ({from} to {to}), then the scale-in to {count} shards, so the shards that \
+                         stay have the memory for the data of those removed (the ElastiCache guide asks for free memory of 1.5 \
+                         times what they use), then any replica change."
+                    )
+                } else {
+                    format!(
+                        "{id}: first the shards ({} to {count}), then any replica increase, the node type ({from} to {to}), \
+                             then any replica decrease.",
+                        ids.len()
+                    )
+                };
+                resp.diagnostics.warning_at(AttributePath::of("node_type"), "The steps, in the order they run", detail);
+            }
+        }
+        let replicas = resp.planned.attr("replicas_per_node_group").as_i64();
+        if let (Some(ctx), Some(0), false) = (ctx, replicas, cluster_enabled) {
+            if prior.attr("replicas_per_node_group").as_i64() != Some(0) {
+                Self::plan_no_replicas(ctx, &id, &mut resp.diagnostics).await;
+            }
+        }
+        let to = resp.planned.attr("node_type");
+        if let (Some(ctx), Some(to)) = (ctx, to.as_str()) {
+            if prior.is_null() || node_type.as_str() != Some(to) {
+                let now = resp.planned.attr("apply_immediately").as_bool() != Some(false);
+                if Self::plan_node_type(ctx, &id, to, now, &mut resp.diagnostics).await {
+                    // A pending engine upgrade may start with it: known once applied.
+                    resp.planned.set_attr("engine_version", Value::Unknown);
+                }
             }
         }
     }

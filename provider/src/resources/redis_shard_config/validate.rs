@@ -64,6 +64,34 @@ pub fn memory_warning(from: &str, to: &str) -> Option<String> {
     }
 }
 
+/// Whether `to` has more memory than `from` by its size (a larger size, in the same family or
+/// another): the order of steps puts such a node type before a scale-in.
+pub fn is_larger(from: &str, to: &str) -> bool {
+    let (f, t): (Vec<&str>, Vec<&str>) = (from.split('.').collect(), to.split('.').collect());
+    f.len() == 3 && t.len() == 3 && matches!((size_rank(f[2]), size_rank(t[2])), (Some(fr), Some(tr)) if tr > fr)
+}
+
+/// Node types of the data tiering families (r6gd: memory and local SSD), which a group has
+/// from its creation on: ElastiCache scales neither from them to others nor the other way.
+fn data_tiering(node_type: &str) -> bool {
+    node_type.split('.').nth(1).is_some_and(|family| family == "r6gd")
+}
+
+/// Why a group of `from` cannot move to `to` at all, if it cannot.
+pub fn node_type_move_problem(from: &str, to: &str) -> Option<String> {
+    match (data_tiering(from), data_tiering(to)) {
+        (true, false) => Some(format!(
+            "{from} is a data tiering node type (memory and SSD) and {to} is not: ElastiCache does not scale a data tiering \
+             group to a node type without it. Keep an r6gd type, or create a new group and migrate."
+        )),
+        (false, true) => Some(format!(
+            "{to} is a data tiering node type (memory and SSD) and {from} is not: data tiering is chosen when a group is \
+             created, so ElastiCache does not scale an existing group to it. Create a new group with data tiering instead."
+        )),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +118,16 @@ mod tests {
         assert!(memory_warning("cache.r6g.xlarge", "cache.r6g.12xlarge").is_none());
         assert!(memory_warning("cache.r6g.xlarge", "cache.m6g.xlarge").is_some(), "another family, same size");
         assert!(memory_warning("cache.r6g.large", "cache.m6g.2xlarge").is_none());
+        assert!(is_larger("cache.r6g.large", "cache.r6g.2xlarge") && !is_larger("cache.r6g.2xlarge", "cache.r6g.large"));
+        assert!(!is_larger("cache.r6g.large", "cache.r6g.large"));
+    }
+
+    #[test]
+    fn data_tiering_is_kept_both_ways() {
+        let away = node_type_move_problem("cache.r6gd.xlarge", "cache.r6g.2xlarge").unwrap();
+        assert!(away.contains("cache.r6gd.xlarge") && away.contains("cache.r6g.2xlarge"), "{away}");
+        assert!(node_type_move_problem("cache.r6g.xlarge", "cache.r6gd.xlarge").is_some());
+        assert!(node_type_move_problem("cache.r6gd.xlarge", "cache.r6gd.2xlarge").is_none());
+        assert!(node_type_move_problem("cache.r6g.xlarge", "cache.m6g.xlarge").is_none());
     }
 }
