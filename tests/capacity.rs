@@ -167,3 +167,31 @@ fn the_capacity_table_live_and_a_plan_that_stops_short_of_headroom() {
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert!(bad.flat().contains("min_headroom_percent"), "{}", bad.all());
 }
+
+/// A group whose members need more series than one GetMetricData takes (500): 90 shards of six
+/// nodes, 540 series, read over two calls; the fullest node is in the second.
+#[test]
+fn a_group_of_more_than_500_nodes_is_read_over_several_calls() {
+    let moto = Moto::shared();
+    let cluster = KubeCluster::shared();
+    moto.create_replication_group("cap-wide", true, 90, 5);
+    let members = moto.boto3(
+        REGION,
+        "print(' '.join(client('elasticache').describe_replication_groups(ReplicationGroupId='cap-wide')['ReplicationGroups'][0]['MemberClusters']))",
+    );
+    let members: Vec<&str> = members.split_whitespace().collect();
+    assert_eq!(members.len(), 540);
+    put_metric(moto, "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", ("CacheClusterId", members[0]), &[(10, 20.0)]);
+    put_metric(moto, "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", ("CacheClusterId", members[539]), &[(10, 70.0)]);
+    let ws = workspace(moto, cluster);
+    ws.write(
+        "data \"scaling_capacity\" \"wide\" {\n  redis {\n    replication_group_id = \"cap-wide\"\n  }\n}\n\n\
+         output \"capacity\" {\n  value = data.scaling_capacity.wide\n}\n",
+    );
+    ws.init();
+    ws.apply();
+    let table: serde_json::Value = serde_json::from_str(&ws.ok(&["output", "-json", "capacity"]).stdout).unwrap();
+    assert_eq!(table["redis"][0]["peak"].as_f64(), Some(70.0), "the fullest node, from the second call: {table}");
+    let calls = moto.calls("cloudwatch").iter().filter(|(a, _)| a == "GetMetricData").count();
+    assert!(calls >= 2, "540 series take two calls ({calls})");
+}

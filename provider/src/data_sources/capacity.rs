@@ -35,6 +35,9 @@ const DEFAULT_WINDOW: &str = "1h";
 /// KEDA's default when a ScaledObject sets no maxReplicaCount.
 const KEDA_DEFAULT_MAX: i64 = 100;
 const MAX_WINDOW: Duration = Duration::from_secs(15 * 24 * 3600);
+/// GetMetricData's limit ("You can include as many as 500 queries in one GetMetricData
+/// operation", CloudWatch API Reference).
+const MAX_QUERIES_PER_CALL: usize = 500;
 
 /// One line of the table.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -137,14 +140,17 @@ impl Capacity {
         let cloudwatch = ctx.clients.cloudwatch().await.map_err(|e| e.to_string())?;
         let end = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
         let start = aws_smithy_types::DateTime::from(std::time::SystemTime::now() - window);
-        let mut pages =
-            cloudwatch.get_metric_data().set_metric_data_queries(Some(queries)).start_time(start).end_time(end).into_paginator().send();
         let mut series: BTreeMap<String, Vec<(aws_smithy_types::DateTime, f64)>> = BTreeMap::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| AwsError::from_sdk(Service::CloudWatch, "GetMetricData", &e).to_string())?;
-            for result in page.metric_data_results() {
-                let points = result.timestamps().iter().copied().zip(result.values().iter().copied());
-                series.entry(result.id().unwrap_or_default().to_string()).or_default().extend(points);
+        // GetMetricData takes at most 500 queries a call: a large group, or many, take several.
+        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
+            let call = cloudwatch.get_metric_data().set_metric_data_queries(Some(batch.to_vec())).start_time(start).end_time(end);
+            let mut pages = call.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| AwsError::from_sdk(Service::CloudWatch, "GetMetricData", &e).to_string())?;
+                for result in page.metric_data_results() {
+                    let points = result.timestamps().iter().copied().zip(result.values().iter().copied());
+                    series.entry(result.id().unwrap_or_default().to_string()).or_default().extend(points);
+                }
             }
         }
         Ok(series
