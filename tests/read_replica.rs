@@ -841,8 +841,20 @@ fn a_silent_endpoint_fails_at_the_read_timeout_and_ctrl_c_ends_it_at_once() {
     assert!(apply.flat().contains("CreateDBInstanceReadReplica: the endpoint did not answer in time"), "{}", apply.all());
     assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty());
 
-    // Ctrl-C while a call hangs (default read timeout, 60 s, five attempts): terraform stops the
-    // provider, the call in flight ends, and terraform exits, long before the timeout would.
+    // The whole call has one deadline, a connection and two reads: a silent endpoint sees two
+    // attempts (a third may just start before the deadline), not the five max_retries = 4
+    // would give each its read timeout.
+    ws.set_provider_settings("  connect_timeout = \"1s\"\n  read_timeout    = \"2s\"\n  max_retries     = 4\n");
+    ws.write(&replica("r", "silent-replica", "silent-production", "db.r6g.large", ""));
+    let before = silent.accepted();
+    let apply = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(apply.code, 1, "{}", apply.all());
+    assert!(apply.flat().contains("did not answer in time"), "{}", apply.all());
+    let attempts = silent.accepted() - before;
+    assert!((1..=3).contains(&attempts), "one deadline for all attempts: {attempts} connections");
+
+    // Ctrl-C while a call hangs (default read timeout, 30 s): terraform stops the provider, the
+    // call in flight ends, and terraform exits, long before the timeout would.
     ws.set_provider_settings("");
     ws.write(&replica("r", "silent-replica", "silent-production", "db.r6g.large", ""));
     let accepted = silent.accepted();

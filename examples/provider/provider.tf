@@ -18,7 +18,7 @@ provider "scaling" {
   # Per call: time to connect, time to answer once sent, retries on throttling and
   # transient errors after the first attempt (the defaults).
   connect_timeout = "10s"
-  read_timeout    = "60s"
+  read_timeout    = "30s"
   max_retries     = 4
 
   kubernetes {

@@ -91,7 +91,13 @@ impl AwsError {
                     }
                 }
             }
-            SdkError::TimeoutError(_) => (None, Kind::Unreachable, "the request timed out".to_string()),
+            // The operation's deadline (connect_timeout plus twice read_timeout, retries included).
+            SdkError::TimeoutError(_) => (
+                None,
+                Kind::Unreachable,
+                "the endpoint did not answer in time: the call and its retries ran past connect_timeout plus twice read_timeout"
+                    .to_string(),
+            ),
             // Only I/O and timeouts are the network; a dispatch failure can also be credentials
             // that could not be loaded (an expired SSO session), which no wait outlasts.
             SdkError::DispatchFailure(e) => match e.as_connector_error() {

@@ -45,6 +45,16 @@ pub struct CallTimeouts {
     pub read: std::time::Duration,
 }
 
+impl CallTimeouts {
+    /// The deadline of one AWS call with all its attempts: a connection and two reads, so a
+    /// retry after a dropped connection or a throttled answer still fits, while an endpoint
+    /// that accepts connections and never answers fails after two read timeouts, not after
+    /// `max_retries` + 1 of them (five minutes with the defaults before there was one).
+    pub fn operation(&self) -> std::time::Duration {
+        self.connect + self.read * 2
+    }
+}
+
 /// Where to find the cluster: a kubeconfig file and context, or kube's usual inference
 /// (KUBECONFIG, ~/.kube/config, then in-cluster service account).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -316,7 +326,13 @@ async fn load_aws(
     use aws_config::timeout::TimeoutConfig;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(timeouts.connect).read_timeout(timeouts.read).build())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(timeouts.connect)
+                .read_timeout(timeouts.read)
+                .operation_timeout(timeouts.operation())
+                .build(),
+        )
         // Its calls end when Terraform stops the provider.
         .http_client(crate::stop::StoppableHttpClient::new(https_client(), stop.clone()));
     if let Some(region) = &settings.region {

@@ -18,8 +18,10 @@ const DEFAULT_MAX_RETRIES: i64 = 4;
 
 /// Every AWS and Kubernetes call, so that a silent endpoint fails a plan instead of holding it.
 const DEFAULT_CONNECT_TIMEOUT: &str = "10s";
-/// Long enough for the slowest answer either API gives (a large list), short enough to notice.
-const DEFAULT_READ_TIMEOUT: &str = "60s";
+/// Long enough for the slowest answer either API gives (a page of a large list answers in a few
+/// seconds), short enough that a silent endpoint fails a nightly drift check in about a minute
+/// (an AWS call's deadline is a connection and two reads: see `CallTimeouts::operation`).
+const DEFAULT_READ_TIMEOUT: &str = "30s";
 
 fn endpoint(name: &str, service: &str) -> Attribute {
     Attribute::optional(name, Type::String)
@@ -101,7 +103,8 @@ impl Provider for ScalingProvider {
                         .describe(&format!(
                             "How long each AWS or Kubernetes call may wait for its answer once sent (default \
                              {DEFAULT_READ_TIMEOUT}). A call that times out is retried like a dropped connection, within \
-                             max_retries for AWS."
+                             max_retries for AWS; an AWS call with all its retries ends after connect_timeout plus twice \
+                             read_timeout."
                         ))
                         .validate(string_check("a duration above zero, such as \"5s\"", positive_duration)),
                 )
