@@ -139,6 +139,11 @@ impl Validator for IntBetween {
                 format!("Invalid {}", last_name(path)),
                 format!("{i} is out of range: it must be between {} and {}.", self.min, self.max),
             ),
+            None if n.is_whole() => diags.error_at(
+                path.clone(),
+                format!("Invalid {}", last_name(path)),
+                format!("{n} is out of range: it must be between {} and {}.", self.min, self.max),
+            ),
             None => diags.error_at(path.clone(), format!("Invalid {}", last_name(path)), format!("{n} is not a whole number.")),
         }
     }
@@ -255,5 +260,19 @@ mod tests {
         let diag = d.iter().next().unwrap();
         assert_eq!(diag.attribute.as_ref(), Some(&path));
         assert!(diag.detail.contains("between 1 and 100"));
+    }
+
+    #[test]
+    fn a_whole_number_beyond_i64_is_out_of_range_not_fractional() {
+        let path = AttributePath::of("max_size");
+        for text in ["18446744073709551617", "1e30", "-99999999999999999999"] {
+            let mut d = Diagnostics::new();
+            int_between(1, 1000).validate(&Value::Number(crate::value::Number::parse(text).unwrap()), &path, &mut d);
+            let detail = &d.iter().next().unwrap().detail;
+            assert!(detail.contains("is out of range") && detail.contains("between 1 and 1000"), "{text}: {detail}");
+        }
+        let mut d = Diagnostics::new();
+        int_between(1, 1000).validate(&Value::Number(crate::value::Number::parse("2.5").unwrap()), &path, &mut d);
+        assert!(d.iter().next().unwrap().detail.contains("not a whole number"));
     }
 }

@@ -61,6 +61,21 @@ impl Number {
         }
     }
 
+    /// Whether the number is an integer, whether or not an i64 holds it (1e30 and
+    /// 18446744073709551617 are; 0.5 is not).
+    pub fn is_whole(&self) -> bool {
+        match self {
+            Number::Int(_) => true,
+            Number::Float(f) => f.is_finite() && f.fract() == 0.0,
+            Number::Big(text) => {
+                let digits = text.strip_prefix('-').unwrap_or(text);
+                // Integer digits, or a magnitude far past any fraction a range check tells
+                // apart (1e30).
+                (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())) || text.parse::<f64>().is_ok_and(|f| f.abs() >= 9.3e18)
+            }
+        }
+    }
+
     pub fn as_f64(&self) -> f64 {
         match self {
             Number::Int(i) => *i as f64,
