@@ -5,7 +5,7 @@ resource "scaling_origin_shield" "api" {
   distribution_id = "E2QWRUHAPOMQZL"
   origin_id       = "api"       # the origin's Id within the distribution, not its domain name
   shield_region   = "us-east-1" # the Origin Shield Region nearest the origin
-  on_destroy      = "disable"   # or "retain": leave Origin Shield on
+  on_destroy      = "restore"   # as found on adoption; "disable": off; "retain": leave it
 
   timeouts {
     create = "90m" # waits until every edge location has the change
