@@ -32,3 +32,18 @@ pub fn caused_by(e: &(dyn std::error::Error + 'static), test: impl Fn(&(dyn std:
 pub fn stopped(e: &(dyn std::error::Error + 'static)) -> bool {
     caused_by(e, |e| e.is::<crate::stop::Stopped>())
 }
+
+/// `text` without its closing period, to go on a sentence of its own ("{}. Try again."): error
+/// messages end with one or not, and a message should not say "..".
+pub fn clause(text: &str) -> &str {
+    text.trim_end().trim_end_matches('.')
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_clause_has_no_closing_period() {
+        assert_eq!(super::clause("the object has been modified."), "the object has been modified");
+        assert_eq!(super::clause("no period"), "no period");
+    }
+}

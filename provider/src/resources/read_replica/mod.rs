@@ -963,7 +963,10 @@ impl Resource<Clients> for ReadReplica {
                 {
                     resp.diagnostics.error(
                         "The replica has deletion protection",
-                        format!("{e}. Set deletion_protection = false and apply, then destroy; it is never turned off unasked."),
+                        format!(
+                            "{}. Set deletion_protection = false and apply, then destroy; it is never turned off unasked.",
+                            crate::error_chain::clause(&e.to_string())
+                        ),
                     );
                 } else {
                     resp.diagnostics.error("Could not delete the read replica", e.to_string());
