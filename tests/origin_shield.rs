@@ -313,3 +313,24 @@ fn a_shield_found_on_is_restored_on_destroy_and_disable_turns_it_off() {
     assert!(api.enabled() && api.origin_shield_region() == Some("eu-west-1"), "restored as found: {api:?}");
     assert!(!shield_of(&after, "static").unwrap().enabled(), "disable turns it off");
 }
+
+/// A write to one origin's shield gives the distribution a new ETag: the next plan does not
+/// report the sibling origins' shields as changed outside of Terraform (a drift check would
+/// count them).
+#[test]
+fn a_write_to_one_origin_is_not_drift_on_its_siblings() {
+    let moto = Moto::shared();
+    let id = distribution(moto, "siblings");
+    let ws = workspace(moto);
+    let both = |api_region: &str| {
+        config(&id, "api", &format!("  shield_region = \"{api_region}\"\n")) + &config(&id, "static", "  shield_region = \"us-east-1\"\n")
+    };
+    ws.write(&both("us-east-1"));
+    ws.init();
+    ws.apply();
+    ws.write(&both("us-east-2"));
+    ws.apply();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(!plan.stdout.contains("changed outside of Terraform"), "our own write is not drift:\n{}", plan.stdout);
+}

@@ -294,8 +294,10 @@ impl OriginShield {
         // Also after no write: an earlier, interrupted apply may have left it deploying.
         if settings.attr("wait_for_deployment").as_bool() != Some(false) && state.attr("distribution_status").as_str() != Some("Deployed") {
             if let Err(e) = Self::deployed(ctx, distribution, deadline).await {
-                let detail =
-                    format!("The setting is made and CloudFront is deploying it, but {e}. The next refresh shows distribution_status.");
+                let detail = format!(
+                    "The setting is made and CloudFront is deploying it, but {}. The next refresh shows distribution_status.",
+                    crate::error_chain::clause(&e)
+                );
                 // Failing a create would taint it, and replacing it would turn the shield off
                 // and on again: the setting is made, so that is a warning.
                 if creating {
@@ -379,7 +381,11 @@ impl Resource<Clients> for OriginShield {
                     .default(Value::from("restore"))
                     .validate(one_of(&["restore", "disable", "retain"])),
             )
-            .attribute(computed("etag", "Version of the distribution config when last read (changes with any change to it)."))
+            .attribute(computed(
+                "etag",
+                "Version of the distribution config when this origin's Origin Shield was last written or found changed (a \
+                 write to another origin leaves it as it is, so it is never drift).",
+            ))
             .attribute(computed("distribution_status", "`InProgress` while a change deploys, then `Deployed`."))
             .attribute(
                 computed("domain_name", "The distribution's domain name, e.g. `d111111abcdef8.cloudfront.net`.").use_state_for_unknown(),
@@ -461,7 +467,16 @@ impl Resource<Clients> for OriginShield {
         let (distribution, origin) = (req.state.str_attr("distribution_id"), req.state.str_attr("origin_id"));
         let described = ctx.clients.distribution_in_refresh(distribution).await;
         match described.map(|d| d.and_then(|d| Self::state_from(d, distribution, origin, req.state))) {
-            Ok(Some(state)) => resp.state = state,
+            Ok(Some(mut state)) => {
+                // Any write to the distribution (this provider's to another origin included)
+                // issues a new ETag: this origin's stays as recorded while its own setting is
+                // as it was, so a sibling's write never reads as drift here.
+                let unchanged = SHIELD.iter().chain(&["origin_domain_name"]).all(|a| state.attr(a) == req.state.attr(a));
+                if unchanged && req.state.attr("etag").as_str().is_some() {
+                    state.set_attr("etag", req.state.attr("etag").clone());
+                }
+                resp.state = state;
+            }
             Ok(None) => {
                 tracing::info!(distribution, origin, "distribution or origin no longer exists; removing it from state");
                 resp.state = Value::Null;
