@@ -147,11 +147,26 @@ fn the_capacity_table_live_and_a_plan_that_stops_short_of_headroom() {
         quiet.all()
     );
 
-    // What does not exist is named.
-    ws.write(&config.replace("MIN", "15").replace("\"job-processor\"", "\"no-such-worker\""));
+    // What does not exist is named, all of it, not only the first.
+    ws.write(&config.replace("MIN", "15").replace("\"job-processor\"", "\"no-such-worker\"").replace("cap-production", "cap-gone"));
     let missing = ws.plan();
     assert_eq!(missing.code, 1, "{}", missing.all());
     assert!(missing.flat().contains("no HorizontalPodAutoscaler or ScaledObject named cap/no-such-worker"), "{}", missing.all());
+    assert!(missing.flat().contains("DB instance cap-gone does not exist in us-east-1"), "{}", missing.all());
+
+    // An HPA the controller never reconciled (its status all zeros) has no data: a warning,
+    // never 100% headroom.
+    let target = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "new-service"});
+    cluster.apply_as("helm", HPA.0, HPA.1, "cap", "new-service", serde_json::json!({"scaleTargetRef": target, "maxReplicas": 10}));
+    ws.write(&config.replace("MIN", "15").replace("\"job-processor\"", "\"new-service\""));
+    let unreconciled = ws.plan();
+    assert_ne!(unreconciled.code, 1, "{}", unreconciled.all());
+    assert!(
+        unreconciled.flat().contains("No data for the headroom check")
+            && unreconciled.flat().contains("autoscaler cap/new-service: its autoscaler reports no replicas yet"),
+        "{}",
+        unreconciled.all()
+    );
     for window in ["0s", "400h"] {
         ws.write(
             &config

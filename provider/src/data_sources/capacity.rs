@@ -170,6 +170,14 @@ fn hpa_line(hpa: &Json, limit: Option<i64>) -> Line {
     let current = hpa["status"]["currentReplicas"].as_i64();
     let desired = hpa["status"]["desiredReplicas"].as_i64();
     let limit = limit.or(hpa["spec"]["maxReplicas"].as_i64());
+    // The controller writes conditions whenever it reconciles; zeros without them are the API
+    // server's defaults for an HPA nobody reconciled yet: no data, never 100% headroom.
+    let reconciled = hpa["status"]["conditions"].as_array().is_some_and(|c| !c.is_empty())
+        || current.is_some_and(|n| n > 0)
+        || desired.is_some_and(|n| n > 0);
+    if !reconciled {
+        return Line { source: "status", limit: limit.map(|n| n as f64), ..Line::default() };
+    }
     Line {
         source: "status",
         current: current.map(|n| n as f64),
@@ -315,10 +323,8 @@ impl DataSource<Clients> for Capacity {
                     lines.push((format!("autoscaler {namespace}/{name}"), AttributePath::of("autoscaler").index(i), line));
                     autoscalers.push(v);
                 }
-                Err(e) => {
-                    resp.diagnostics.error_at(AttributePath::of("autoscaler").index(i), "Cannot read the autoscaler", e);
-                    return;
-                }
+                // Every autoscaler, database and group that cannot be read is named, not the first.
+                Err(e) => resp.diagnostics.error_at(AttributePath::of("autoscaler").index(i), "Cannot read the autoscaler", e),
             }
         }
 
@@ -336,18 +342,12 @@ impl DataSource<Clients> for Capacity {
                         block.attr("max_connections").as_i64().unwrap_or(0),
                     ));
                 }
-                Ok(None) => {
-                    resp.diagnostics.error_at(
-                        AttributePath::of("database").index(i),
-                        "No such DB instance",
-                        format!("DB instance {id} does not exist."),
-                    );
-                    return;
-                }
-                Err(e) => {
-                    resp.diagnostics.error_at(AttributePath::of("database").index(i), "Cannot read the DB instance", e.to_string());
-                    return;
-                }
+                Ok(None) => resp.diagnostics.error_at(
+                    AttributePath::of("database").index(i),
+                    "No such DB instance",
+                    format!("DB instance {id} does not exist in {}.", ctx.clients.region_name().await),
+                ),
+                Err(e) => resp.diagnostics.error_at(AttributePath::of("database").index(i), "Cannot read the DB instance", e.to_string()),
             }
         }
         let mut groups: Vec<(Value, Option<String>, Vec<String>)> = Vec::new();
@@ -357,16 +357,16 @@ impl DataSource<Clients> for Capacity {
                 Ok(group) => group,
                 Err(e) => {
                     resp.diagnostics.error_at(AttributePath::of("redis").index(i), "Cannot read the replication group", e.to_string());
-                    return;
+                    continue;
                 }
             };
             let Some(group) = group else {
                 resp.diagnostics.error_at(
                     AttributePath::of("redis").index(i),
                     "No such replication group",
-                    format!("Replication group {id} does not exist."),
+                    format!("Replication group {id} does not exist in {}.", ctx.clients.region_name().await),
                 );
-                return;
+                continue;
             };
             let members: Vec<String> = group.member_clusters().to_vec();
             let ids: Vec<String> = (0..members.len()).map(|m| format!("redis{i}m{m}")).collect();
@@ -374,6 +374,9 @@ impl DataSource<Clients> for Capacity {
                 queries.push(query(query_id.clone(), "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", ("CacheClusterId", member)));
             }
             groups.push((block.clone(), group.cache_node_type().map(str::to_string), ids));
+        }
+        if resp.diagnostics.has_errors() {
+            return;
         }
         let found = match Capacity::metrics(ctx, queries, window).await {
             Ok(found) => found,
