@@ -164,6 +164,15 @@ fn only_owned_lines_change_pgbouncer_restarts_and_the_rollout_is_waited_for() {
     assert!(file(cluster, "pool").contains("max_client_conn = 2000"));
     assert_eq!(restarted_at(cluster, "pool"), restart);
 
+    // Re-added with the value the file still holds: nothing is written, and no restart is owed
+    // (the pods already serve it).
+    ws.write(&pool("pool", "default_pool_size = 50, max_client_conn = 2000", "  restart_deployment = \"pgbouncer\"\n"));
+    let plan = ws.plan();
+    assert!(!plan.flat().contains("PgBouncer restarts") && !plan.flat().contains("owed"), "{}", plan.all());
+    ws.apply();
+    assert_eq!(restarted_at(cluster, "pool"), restart, "the file did not change: no restart");
+    assert_eq!(ws.plan().code, 0);
+
     // Import owns the integer settings the file holds; configured the same, a clean plan.
     ws.write(&pool("pool", "default_pool_size = 50, max_client_conn = 2000", "  restart_deployment = \"pgbouncer\"\n"));
     std::fs::remove_file(ws.state_file()).unwrap();
@@ -226,12 +235,21 @@ fn another_tools_key_a_failed_rollout_and_a_deleted_config_map() {
     let ws = workspace(cluster);
     ws.write(&pool("pool-helm", "default_pool_size = 40", ""));
     ws.init();
+    // The plan names the other manager (a dry-run apply), not only the apply.
+    let plan = ws.plan();
+    assert!(
+        plan.flat().contains("Apply will refuse: the key is owned by another field manager") && plan.flat().contains("helm"),
+        "{}",
+        plan.all()
+    );
     let refused = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     assert_eq!(refused.code, 1, "{}", refused.all());
     assert!(refused.flat().contains("helm") && refused.flat().contains("force_conflicts"), "{}", refused.all());
     assert!(file(cluster, "pool-helm").contains("default_pool_size = 20"));
 
     ws.write(&pool("pool-helm", "default_pool_size = 40", "  force_conflicts    = true\n  restart_deployment = \"pgbouncer\"\n"));
+    let plan = ws.plan();
+    assert!(plan.flat().contains("Apply takes over a key another manager declares"), "{}", plan.all());
     let running = ws.spawn(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     let started = Instant::now();
     while restarted_at(cluster, "pool-helm").is_none() {
@@ -371,4 +389,34 @@ fn a_paused_deployment_is_refused_at_plan_and_at_apply() {
     let done = running.wait(Duration::from_secs(60));
     assert_eq!(done.code, 0, "{}", done.all());
     assert!(file(cluster, "pool-paused").contains("default_pool_size = 40"));
+}
+
+/// Two workspaces on one ConfigMap key: each resource writes as a field manager of its own, so
+/// the second is told at plan that the key is the first's, and its apply refuses instead of
+/// silently undoing the other's settings (and restarting PgBouncer) on every apply.
+#[test]
+fn two_workspaces_on_one_key_see_each_other() {
+    let cluster = KubeCluster::shared();
+    pgbouncer(cluster, "pool-rivals", "kubectl-create", CONFIG);
+    let first = workspace(cluster);
+    first.write(&pool("pool-rivals", "default_pool_size = 40", ""));
+    first.init();
+    first.apply();
+    let manager = first.state_json()["values"]["root_module"]["resources"][0]["values"]["field_manager"].as_str().unwrap().to_string();
+    assert!(manager.starts_with("terraform-provider-scaling/pgbouncer.ini/"), "{manager}");
+
+    let second = workspace(cluster);
+    second.write(&pool("pool-rivals", "default_pool_size = 60", ""));
+    second.init();
+    let plan = second.plan();
+    assert!(
+        plan.flat().contains("Apply will refuse: the key is owned by another field manager") && plan.flat().contains(&manager),
+        "{}",
+        plan.all()
+    );
+    let refused = second.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.flat().contains(&manager) && refused.flat().contains("force_conflicts"), "{}", refused.all());
+    assert!(file(cluster, "pool-rivals").contains("default_pool_size = 40"), "the first workspace's value stays");
+    assert_eq!(first.plan().code, 0, "and the first sees no drift");
 }

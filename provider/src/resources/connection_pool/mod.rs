@@ -23,12 +23,13 @@ use serde_json::Value as Json;
 use super::profile::validate::{dns_label_problem, dns_subdomain_problem};
 use super::Context;
 use crate::clients::Clients;
+use crate::error_chain::clause;
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::kube_apply::{apply, FIELD_MANAGER};
+use crate::kube_apply::{apply, ownership, FIELD_MANAGER};
 use crate::kube_error;
 
 pub struct ConnectionPool;
@@ -67,6 +68,15 @@ fn owned_settings(text: &str, owned: impl Iterator<Item = String>) -> Value {
     Value::Map(map)
 }
 
+/// The settings PgBouncer serves after this apply: `settings` over what it served before. A
+/// dropped setting's line stays in the file as it was, so the pods still serve it: kept here, a
+/// setting re-added with that value owes no restart.
+fn served(restarted_before: &Value, settings: &Value) -> Value {
+    let mut served = restarted_before.entries().cloned().unwrap_or_default();
+    served.extend(settings.entries().into_iter().flatten().map(|(name, value)| (name.clone(), value.clone())));
+    Value::Map(served)
+}
+
 /// Whether a restart is owed: some setting has a value PgBouncer was not restarted with (a
 /// restart that failed or was interrupted). Dropping a setting owes none.
 fn restart_owed(settings: &Value, restarted_with: &Value) -> bool {
@@ -85,20 +95,46 @@ fn paused_problem(namespace: &str, deployment: &str) -> String {
 /// The longest field manager the API server takes.
 const MAX_FIELD_MANAGER: usize = 128;
 
-/// The field manager writing `key`: one per key, since server-side apply drops the fields a
-/// manager applied before and leaves out now (another pool's key in the same ConfigMap). A key
-/// may run to 253 characters, past the API server's 128 for a manager: a long one keeps its
-/// start and ends in a digest of the whole key, so it stays within the limit and one per key.
-fn manager_for(key: &str) -> String {
-    let whole = format!("{FIELD_MANAGER}/{key}");
+/// The field manager a resource made before managers were its own wrote `key` with, shared by
+/// every workspace writing that key (so two of them never saw each other): kept for those
+/// resources, whose state has no `field_manager`, and for imports.
+fn shared_manager(key: &str) -> String {
+    manager_name(key, "")
+}
+
+/// A field manager for a new resource writing `key`: one per key, since server-side apply
+/// drops the fields a manager applied before and leaves out now (another pool's key in the
+/// same ConfigMap), and one per resource, so that another workspace's resource on the same key
+/// is another manager, whose key apply refuses to take unless forced.
+fn new_manager(key: &str) -> String {
+    use ring::rand::SecureRandom;
+    let mut tag = [0u8; 4];
+    // The system's randomness failing leaves zeros: still a manager of its own per key.
+    let _ = ring::rand::SystemRandom::new().fill(&mut tag);
+    manager_name(key, &format!("/{}", tag.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+}
+
+/// The manager this resource writes with: its recorded one, else the shared one of old.
+fn manager_of(resource: &Value) -> String {
+    match resource.attr("field_manager").as_str() {
+        Some(manager) => manager.to_string(),
+        None => shared_manager(resource.str_attr("key")),
+    }
+}
+
+/// `terraform-provider-scaling/KEY` and `suffix`, within the API server's 128 characters for a
+/// manager: a key may run to 253, and a long one keeps its start and ends in a digest of the
+/// whole key, so the name stays one per key.
+fn manager_name(key: &str, suffix: &str) -> String {
+    let whole = format!("{FIELD_MANAGER}/{key}{suffix}");
     if whole.len() <= MAX_FIELD_MANAGER {
         return whole;
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
     let tag: String = digest.as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect();
     // Keys are ASCII ([-._a-zA-Z0-9]), so any byte length is a character boundary.
-    let room = MAX_FIELD_MANAGER - FIELD_MANAGER.len() - 1 - 1 - tag.len();
-    format!("{FIELD_MANAGER}/{}~{tag}", &key[..room.min(key.len())])
+    let room = MAX_FIELD_MANAGER - FIELD_MANAGER.len() - 1 - 1 - tag.len() - suffix.len();
+    format!("{FIELD_MANAGER}/{}~{tag}{suffix}", &key[..room.min(key.len())])
 }
 
 fn config_maps(client: &kube::Client, namespace: &str) -> Api<ConfigMap> {
@@ -153,6 +189,69 @@ impl ConnectionPool {
         state
     }
 
+    /// The manifest that writes `text` as `key` of the ConfigMap, conditional on `version`.
+    fn manifest(planned: &Value, text: &str, version: Option<&str>) -> serde_json::Value {
+        let (namespace, name, key) = (planned.str_attr("namespace"), planned.str_attr("config_map"), planned.str_attr("key"));
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "resourceVersion": version},
+            "data": {key: text},
+        })
+    }
+
+    /// Names in the plan another field manager's ownership of the key (Helm, Argo CD, a
+    /// client-side `kubectl apply`), found by a dry-run apply of the write, so the plan says
+    /// what apply will refuse, or take with force_conflicts. A warning, not an error: a
+    /// `terraform destroy` plans the configuration first (Terraform 1.0), and nothing must
+    /// block it.
+    async fn plan_takeover(ctx: &Context, planned: &Value, text: &str, version: Option<&str>, diags: &mut Diagnostics) {
+        let (namespace, name, key) = (planned.str_attr("namespace"), planned.str_attr("config_map"), planned.str_attr("key"));
+        let Ok((client, _)) = ctx.clients.kube().await else { return };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &ApiResource::erase::<ConfigMap>(&()));
+        // A resource being created has no manager yet: any name of its own meets another
+        // resource's ownership the same way.
+        let manager = if planned.attr("field_manager").is_known() { manager_of(planned) } else { manager_name(key, "/plan") };
+        let dry_run = PatchParams::apply(&manager).dry_run();
+        let found = match api.patch(name, &dry_run, &Patch::Apply(&Self::manifest(planned, text, version))).await {
+            Ok(_) => return,
+            Err(e) => match ownership::conflicts(&e, &manager) {
+                Some(found) => found,
+                None => {
+                    tracing::debug!(error = %e, "dry-run apply at plan time failed; apply reports it");
+                    return;
+                }
+            },
+        };
+        let declared: Vec<_> = found.into_iter().filter(|c| c.declarative).collect();
+        if declared.is_empty() {
+            // Only hand edits (kubectl edit): apply takes them back, as the plan's diff shows.
+            return;
+        }
+        let object = format!("key {key:?} of ConfigMap {namespace}/{name}");
+        if planned.attr("force_conflicts").as_bool() == Some(true) {
+            diags.warning_at(
+                AttributePath::of("force_conflicts"),
+                "Apply takes over a key another manager declares",
+                format!(
+                    "{object}: {}. force_conflicts = true, so apply takes it; unless that tool stops setting it, it will set \
+                     it back, and PgBouncer restarts each time the two overwrite each other.",
+                    ownership::describe(&declared)
+                ),
+            );
+        } else {
+            diags.warning_at(
+                AttributePath::of("force_conflicts"),
+                "Apply will refuse: the key is owned by another field manager",
+                format!(
+                    "{object}: {}. Another tool writes this key; apply stops without writing. Stop managing it in one place, \
+                     or set force_conflicts = true to take it over.",
+                    ownership::describe(&declared)
+                ),
+            );
+        }
+    }
+
     /// Writes the owned settings into the file when they differ from it; true when it was
     /// written. A concurrent writer (the resource version moved) makes it start again from a
     /// fresh read.
@@ -170,14 +269,9 @@ impl ConnectionPool {
                 return Ok(false);
             }
             // The resource version makes the write conditional on the text it was made from.
-            let manifest = serde_json::json!({
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": name, "namespace": namespace, "resourceVersion": version},
-                "data": {key: new_text},
-            });
+            let manifest = Self::manifest(planned, &new_text, version.as_deref());
             let action = format!("writing {key} of ConfigMap {namespace}/{name}");
-            match apply(&manager_for(key), &api, name, &manifest, force, &action, &apis.server).await {
+            match apply(&manager_of(planned), &api, name, &manifest, force, &action, &apis.server).await {
                 Ok(_) => return Ok(true),
                 Err(e) if e.contains("(HTTP 409)") && e.contains("the object has been modified") => {
                     tracing::info!(namespace, config_map = name, "the ConfigMap changed under us; reading it again");
@@ -240,6 +334,11 @@ impl ConnectionPool {
     /// restart owed from before (it failed or was interrupted) is made even when the file is
     /// already as wanted.
     async fn converge(ctx: &Context, planned: &Value, prior: &Value, timeout: Duration, diags: &mut Diagnostics) -> Value {
+        let mut planned = planned.clone();
+        if !planned.attr("field_manager").is_known() {
+            planned.set_attr("field_manager", Value::from(new_manager(planned.str_attr("key")).as_str()));
+        }
+        let planned = &planned;
         let (namespace, name, key) = (planned.str_attr("namespace"), planned.str_attr("config_map"), planned.str_attr("key"));
         let settings = planned.attr("settings");
         let mut restart = Value::object([
@@ -258,7 +357,7 @@ impl ConnectionPool {
             Some(deployment) if written || owed => match Self::restart(ctx, namespace, deployment).await {
                 Ok(at) => {
                     restart.set_attr("restarted_at", Value::from(at.as_str()));
-                    restart.set_attr("restarted_settings", settings.clone());
+                    restart.set_attr("restarted_settings", served(prior.attr("restarted_settings"), settings));
                     if planned.attr("wait_for_rollout").as_bool() == Some(true) {
                         if let Err(e) = Self::wait_for_rollout(ctx, namespace, deployment, timeout).await {
                             diags.error_at(AttributePath::of("wait_for_rollout"), "The rollout did not finish", e);
@@ -270,16 +369,19 @@ impl ConnectionPool {
                 Err(e) if prior.is_null() => diags.warning_at(
                     AttributePath::of("restart_deployment"),
                     "The settings were written but PgBouncer was not restarted",
-                    format!("{e}. The next plan shows the restart as owed; until then the new settings wait for its pods to restart."),
+                    format!(
+                        "{}. The next plan shows the restart as owed; until then the new settings wait for its pods to restart.",
+                        clause(&e)
+                    ),
                 ),
                 Err(e) => diags.error_at(
                     AttributePath::of("restart_deployment"),
                     "The settings were written but PgBouncer was not restarted",
-                    format!("{e}. The next apply restarts it; until then the new settings wait for its pods to restart."),
+                    format!("{}. The next apply restarts it; until then the new settings wait for its pods to restart.", clause(&e)),
                 ),
             },
             // Nothing to roll out (the file already held these), or nothing to restart.
-            _ => restart.set_attr("restarted_settings", settings.clone()),
+            _ => restart.set_attr("restarted_settings", served(prior.attr("restarted_settings"), settings)),
         }
         match Self::text(ctx, namespace, name, key).await {
             Ok(Some((text, _))) => Self::state_from(&text, planned, &restart),
@@ -389,6 +491,16 @@ impl Resource<Clients> for ConnectionPool {
                     .describe("The `kubectl.kubernetes.io/restartedAt` this resource last set on the Deployment's pods.")
                     .use_state_for_unknown(),
             )
+            .attribute(
+                Attribute::computed("field_manager", Type::String)
+                    .describe(
+                        "The server-side apply field manager this resource writes its key with, its own: another workspace's \
+                         resource on the same key is another manager, and apply refuses to take the key from it unless \
+                         `force_conflicts`. Resources made before it was recorded, and imports, write as \
+                         `terraform-provider-scaling/KEY`.",
+                    )
+                    .use_state_for_unknown(),
+            )
             .attribute(Attribute::computed("restarted_settings", Type::map(Type::Number)).describe(
                 "The settings PgBouncer runs with since the last restart (or that it read at start, when none was needed). A \
                  restart that failed or was interrupted leaves them behind `settings`, and the next apply restarts again.",
@@ -445,8 +557,8 @@ impl Resource<Clients> for ConnectionPool {
         };
         // What the file holds now decides whether anything is written (and restarted).
         let Some(ctx) = ctx else { return };
-        let text = match Self::text(ctx, namespace, name, key).await {
-            Ok(Some((text, _))) => text,
+        let (text, version) = match Self::text(ctx, namespace, name, key).await {
+            Ok(Some(found)) => found,
             Ok(None) => {
                 super::missing_at_plan(
                     &mut resp.diagnostics,
@@ -470,12 +582,15 @@ impl Resource<Clients> for ConnectionPool {
                 resp.diagnostics.error_at(
                     AttributePath::of("key"),
                     "Not a PgBouncer config",
-                    format!("The {key:?} of ConfigMap {namespace}/{name} is not a PgBouncer config: {e}."),
+                    format!("The {key:?} of ConfigMap {namespace}/{name} is not a PgBouncer config: {}.", clause(&e.to_string())),
                 );
                 return;
             }
         };
         let writes = rewritten != text;
+        if writes {
+            Self::plan_takeover(ctx, &planned, &rewritten, version.as_deref(), &mut resp.diagnostics).await;
+        }
         resp.planned.set_attr("restarted_settings", Value::Unknown);
         match planned.attr("restart_deployment").as_str() {
             Some(deployment) if writes || owed => {
@@ -603,12 +718,16 @@ mod tests {
 
     #[test]
     fn field_managers_stay_within_the_api_servers_limit_and_unique_per_key() {
-        assert_eq!(manager_for("pgbouncer.ini"), "terraform-provider-scaling/pgbouncer.ini");
+        assert_eq!(shared_manager("pgbouncer.ini"), "terraform-provider-scaling/pgbouncer.ini");
         let (a, b) = ("k".repeat(250) + "a", "k".repeat(250) + "b");
-        let (ma, mb) = (manager_for(&a), manager_for(&b));
+        let (ma, mb) = (shared_manager(&a), shared_manager(&b));
         assert!(ma.len() <= 128 && mb.len() <= 128, "{} {}", ma.len(), mb.len());
         assert_ne!(ma, mb, "keys that share their first 100 characters still get managers of their own");
-        assert_eq!(ma, manager_for(&a), "the same key, the same manager");
+        assert_eq!(ma, shared_manager(&a), "the same key, the same manager");
+        let (one, other) = (new_manager(&a), new_manager(&a));
+        assert!(one.len() <= 128 && one.starts_with("terraform-provider-scaling/kkk"), "{one}");
+        assert_ne!(one, other, "each resource a manager of its own");
+        assert!(new_manager("pgbouncer.ini").starts_with("terraform-provider-scaling/pgbouncer.ini/"));
     }
 
     fn deployment(generation: i64, observed: i64, replicas: i64, updated: i64, total: i64, available: i64) -> Json {
