@@ -199,8 +199,10 @@ impl Clients {
     pub async fn rds(&self) -> Result<&aws_sdk_rds::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.rds.get_or_init(|| {
-            let mut conf =
-                aws_sdk_rds::config::Builder::from(aws).retry_classifier(ShedOrUnavailable).interceptor(self.writes.aws_interceptor());
+            let mut conf = aws_sdk_rds::config::Builder::from(aws)
+                .retry_classifier(ShedOrUnavailable)
+                .retry_partition(no_retry_quota("rds"))
+                .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.rds {
                 conf = conf.endpoint_url(url);
             }
@@ -213,6 +215,7 @@ impl Clients {
         Ok(self.elasticache.get_or_init(|| {
             let mut conf = aws_sdk_elasticache::config::Builder::from(aws)
                 .retry_classifier(ShedOrUnavailable)
+                .retry_partition(no_retry_quota("elasticache"))
                 .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.elasticache {
                 conf = conf.endpoint_url(url);
@@ -224,8 +227,10 @@ impl Clients {
     pub async fn eks(&self) -> Result<&aws_sdk_eks::Client, ClientError> {
         let aws = self.aws().await?;
         Ok(self.eks.get_or_init(|| {
-            let mut conf =
-                aws_sdk_eks::config::Builder::from(aws).retry_classifier(ShedOrUnavailable).interceptor(self.writes.aws_interceptor());
+            let mut conf = aws_sdk_eks::config::Builder::from(aws)
+                .retry_classifier(ShedOrUnavailable)
+                .retry_partition(no_retry_quota("eks"))
+                .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.eks {
                 conf = conf.endpoint_url(url);
             }
@@ -238,6 +243,7 @@ impl Clients {
         Ok(self.cloudwatch.get_or_init(|| {
             let mut conf = aws_sdk_cloudwatch::config::Builder::from(aws)
                 .retry_classifier(ShedOrUnavailable)
+                .retry_partition(no_retry_quota("cloudwatch"))
                 .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.cloudwatch {
                 conf = conf.endpoint_url(url);
@@ -263,6 +269,7 @@ impl Clients {
             let mut conf = aws_sdk_cloudfront::config::Builder::from(aws)
                 .region(aws_sdk_cloudfront::config::Region::from_static(home))
                 .retry_classifier(ShedOrUnavailable)
+                .retry_partition(no_retry_quota("cloudfront"))
                 .interceptor(self.writes.aws_interceptor());
             if let Some(url) = &self.endpoints.cloudfront {
                 conf = conf.endpoint_url(url);
@@ -367,6 +374,16 @@ async fn with_profile_credentials(aws: SdkConfig, profile: &str, region: Option<
         )));
     }
     Ok(aws.into_builder().credentials_provider(SharedCredentialsProvider::new(credentials)).build())
+}
+
+/// A retry partition without the SDK's client-side retry quota (a token bucket of 500 that
+/// every throttled retry draws 5 from, shared by all calls of a client): a large apply against
+/// a throttling account emptied it and then failed calls at their first throttle, whatever
+/// max_retries says. terraform-provider-aws turned the same quota off for that reason
+/// (hashicorp/terraform-provider-aws#34669, #36094); max_retries and the backoff bound retries.
+fn no_retry_quota(service: &'static str) -> aws_smithy_runtime::client::retries::RetryPartition {
+    use aws_smithy_runtime::client::retries::{RetryPartition, TokenBucket};
+    RetryPartition::custom(service).token_bucket(TokenBucket::unlimited()).build()
 }
 
 /// HTTP 429 is retried like the 5xx statuses the SDK retries: a proxy or gateway in front of
