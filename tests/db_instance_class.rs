@@ -282,6 +282,17 @@ fn a_pending_class_set_back_is_cancelled_and_the_plan_names_what_else_starts() {
     let i = moto.instance(REGION, "rv-production").unwrap();
     assert_eq!((i.db_instance_class(), i.engine_version()), (Some("db.r6g.4xlarge"), Some("16.4")));
     assert_eq!(ws.plan().code, 0);
+
+    // Deferred, a class change joins what someone else queued for the window: the plan says so.
+    let id = "rv-production".to_string();
+    moto.rds(REGION, |c| async move {
+        c.modify_db_instance().db_instance_identifier(id).allocated_storage(300).apply_immediately(false).send().await.unwrap();
+    });
+    ws.write(&sized("rv-production", "db.r6g.8xlarge", ""));
+    let plan = ws.plan();
+    let said = plan.flat();
+    assert!(said.contains("Other changes are pending for the same maintenance window"), "{}", plan.all());
+    assert!(said.contains("allocated storage (GiB) 200 to 300") && !said.contains("also starts"), "{}", plan.all());
 }
 
 /// An instance busy with someone else's change refuses ModifyDBInstance (InvalidDBInstanceState):

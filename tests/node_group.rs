@@ -63,6 +63,11 @@ fn min_and_max_without_fighting_the_autoscaler_then_an_enforced_desired_size() {
     let drift = ws.plan();
     assert_eq!(drift.code, 2, "{}", drift.all());
     assert!(drift.stdout.contains("~ desired_size    = 5 -> 10"), "{}", drift.stdout);
+    assert!(
+        drift.flat().contains("Another writer changed the desired size") && drift.flat().contains("a desired size of 5"),
+        "the plan names the other writer's size:\n{}",
+        drift.all()
+    );
     ws.apply();
     assert_eq!(moto.node_group_sizes("skillancer", "production-workers").2, 10);
 

@@ -70,6 +70,38 @@ fn check_example(mirror: &'static Mirror, dir: &Path) -> Result<(), String> {
     check_imports(dir, &name)
 }
 
+/// `examples/co-owned`: each aws_* owner ignores exactly what its scaling_* resource manages,
+/// as the docs say. The AWS provider cannot be installed here, so the whole directory is
+/// checked by `terraform fmt`, and our half by `validate`, with the owners replaced by the
+/// names they would give.
+#[test]
+fn the_co_owned_example_keeps_each_owner_off_what_scaling_manages() {
+    let example = repo_root().join(scaling_docs::EXAMPLES_DIR).join("co-owned");
+    let owners = read(&example.join("owners.tf"));
+    for (owner, ignored) in [
+        ("aws_db_instance", "ignore_changes = [instance_class]"),
+        ("aws_elasticache_replication_group", "ignore_changes = [num_node_groups, replicas_per_node_group, node_type]"),
+        ("aws_eks_node_group", "ignore_changes = [scaling_config]"),
+        ("aws_cloudfront_distribution", "ignore_changes = [origin]"),
+    ] {
+        let block = owners.split(&format!("resource \"{owner}\"")).nth(1).unwrap_or_else(|| panic!("owners.tf declares no {owner}"));
+        let block = block.split("\nresource ").next().unwrap_or_default();
+        assert!(block.contains(ignored), "{owner} must have {ignored}");
+    }
+    let mirror = Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling"));
+    let mut ws = Workspace::new(mirror, None);
+    ws.copy_in(&example, "co-owned");
+    ws.chdir("co-owned");
+    terraform(&ws, "examples/co-owned", &["fmt", "-check", "-diff", "-no-color"]).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::remove_file(ws.path().join("owners.tf")).expect("remove owners.tf");
+    let names = "locals {\n  db_instance_identifier = \"skillancer-production\"\n  replication_group_id   = \"skillancer-redis\"\n  \
+                 cluster_name           = \"skillancer\"\n  node_group_name        = \"production-workers\"\n  \
+                 distribution_id        = \"E2QWRUHAPOMQZL\"\n}\n";
+    std::fs::write(ws.path().join("owners.tf"), format!("{REQUIRED_PROVIDERS}{names}")).expect("write the owners' names");
+    terraform(&ws, "examples/co-owned", &["init", "-no-color", "-input=false", "-backend=false"]).unwrap_or_else(|e| panic!("{e}"));
+    terraform(&ws, "examples/co-owned", &["validate", "-no-color"]).unwrap_or_else(|e| panic!("{e}"));
+}
+
 fn terraform(ws: &Workspace, example: &str, args: &[&str]) -> Result<(), String> {
     let out = ws.tf(args);
     if out.code == 0 {

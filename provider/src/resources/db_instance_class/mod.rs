@@ -302,7 +302,9 @@ impl Resource<Clients> for DbInstanceClass {
                  The plan says what a change costs (downtime on a Single-AZ instance, a failover on a Multi-AZ one) and when \
                  it happens (now, or in the named maintenance window); a deferred change shows as `pending_instance_class` \
                  with no diff planned again, and setting the class back to the one the instance runs cancels it. A change \
-                 applied immediately makes RDS start every other pending modification too; the plan names them. On destroy the class is left as it is, or put back as it was when this resource \
+                 applied immediately makes RDS start every other pending modification too; the plan names them. An \
+                 aws_db_instance that manages the same instance needs `lifecycle { ignore_changes = [instance_class] }`, or \
+                 each resource undoes the other's class. On destroy the class is left as it is, or put back as it was when this resource \
                  adopted the instance (`on_destroy = \"restore\"`). Import with the instance's identifier.",
             )
             .attribute(Attribute::computed("id", Type::String).describe("The DB instance identifier.").use_state_for_unknown())
@@ -427,6 +429,20 @@ impl Resource<Clients> for DbInstanceClass {
         }
         if let Some((summary, detail)) = also_started(id, &started_with_it(&instance, &change)) {
             resp.diagnostics.warning_at(class_path, summary, detail);
+        } else if matches!(change, ClassChange::Move { now: false, .. }) {
+            // Deferred: nothing else starts now, but the window applies these with it.
+            let others = rds::pending_besides_class(&instance);
+            if !others.is_empty() {
+                resp.diagnostics.warning_at(
+                    class_path,
+                    "Other changes are pending for the same maintenance window",
+                    format!(
+                        "{id} also holds, for its maintenance window, modifications this resource did not make: {}. They \
+                         land in the same window as the class.",
+                        others.join("; ")
+                    ),
+                );
+            }
         }
     }
 

@@ -318,7 +318,9 @@ impl Resource<Clients> for NodeGroup {
                  `eksctl scale nodegroup` as configuration. Without `desired_size` the resource owns the minimum and maximum \
                  only, and the cluster autoscaler keeps the desired size (no plan fights it); with it, the desired size is \
                  enforced and drift in it shows. Updates wait until EKS reports them `Successful`, and a `Failed` one is an \
-                 error with EKS's reasons. Destroy leaves the node group as it is. Import with `CLUSTER/NODE_GROUP`.",
+                 error with EKS's reasons. Destroy leaves the node group as it is. An aws_eks_node_group that manages the \
+                 same node group needs `lifecycle { ignore_changes = [scaling_config] }`, or each resource undoes the \
+                 other's sizes. Import with `CLUSTER/NODE_GROUP`.",
             )
             .attribute(Attribute::computed("id", Type::String).describe("`CLUSTER/NODE_GROUP`.").use_state_for_unknown())
             .attribute(
@@ -363,6 +365,21 @@ impl Resource<Clients> for NodeGroup {
         }
         let prior = req.prior;
         let sizes = ["min_size", "max_size", "desired_size"];
+        // The desired size is ours, yet the node group reports another one: someone else sets it
+        // too (a cluster autoscaler, a hand edit), and the two will keep undoing each other.
+        if let (Some(ours), Some(seen)) = (req.config.attr("desired_size").as_i64(), prior.attr("desired_size").as_i64()) {
+            if ours != seen && ["cluster_name", "node_group_name"].iter().all(|a| resp.planned.attr(a) == prior.attr(a)) {
+                resp.diagnostics.warning_at(
+                    AttributePath::of("desired_size"),
+                    "Another writer changed the desired size",
+                    format!(
+                        "The node group runs a desired size of {seen}, not the {ours} this configuration sets: something else \
+                         sets it too (a cluster autoscaler, aws_eks_node_group without ignore_changes = [scaling_config], a \
+                         hand edit). This apply sets it back to {ours}. If an autoscaler manages it, leave desired_size out."
+                    ),
+                );
+            }
+        }
         if !prior.is_null() && sizes.iter().all(|a| resp.planned.attr(a) == prior.attr(a)) {
             resp.planned.set_attr("status", prior.attr("status").clone());
             return;

@@ -683,7 +683,10 @@ impl Resource<Clients> for RedisShardConfig {
                  type. Changes run one step at a time (shards, more replicas, node type, fewer replicas; a scale-in to a \
                  larger node type grows the nodes first), each waiting until the group and all its member clusters are \
                  available. On destroy the group is left as it is, or restored to \
-                 the shape it had when this resource adopted it (`on_destroy = \"restore\"`). Import with the group's id.",
+                 the shape it had when this resource adopted it (`on_destroy = \"restore\"`). An \
+                 aws_elasticache_replication_group that manages the same group needs `lifecycle { ignore_changes = \
+                 [num_node_groups, replicas_per_node_group, node_type] }`, or each resource undoes the other's shape. \
+                 Import with the group's id.",
             )
             .attribute(Attribute::computed("id", Type::String).describe("The replication group id.").use_state_for_unknown())
             .attribute(group_id_attribute())
