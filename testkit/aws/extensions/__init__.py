@@ -51,10 +51,23 @@ def take_fault(action: str, target: str) -> "str | None":
     return _take(pop)
 
 
+# Held by a describe from taking the tests' commands (a maintenance window, a settle) until it
+# has applied them and read: moto serves requests on threads, and a concurrent describe must not
+# answer from before a command another thread has taken but not yet applied.
+commands_applied = threading.RLock()
+
+
 def take_commands(kind: str) -> "list[str]":
     """Commands a test left in the control file under "@kind" (e.g. the ids whose maintenance
     window opens now), taken once."""
     return _take(lambda control: control.pop(f"@{kind}", None) or []) or []
+
+
+def put_back(kind: str, ids: "list[str]") -> None:
+    """Commands taken by a backend that does not hold their object (another region's): left for
+    the describe that does."""
+    if ids:
+        _take(lambda control: control.__setitem__(f"@{kind}", (control.get(f"@{kind}") or []) + ids))
 
 
 def answer_with(response: object, action: str, error: Exception) -> None:

@@ -33,7 +33,7 @@ from moto.elasticache.exceptions import (
 from moto.elasticache.models import CacheCluster, ElastiCacheBackend, ReplicationGroup
 from moto.elasticache.responses import ElastiCacheResponse
 
-from . import answer_with, log, steps, take_commands, take_fault
+from . import answer_with, commands_applied, log, put_back, steps, take_commands, take_fault
 
 SLOTS = 16384
 MAX_NODE_GROUPS = 90
@@ -195,9 +195,16 @@ def create_replication_group(self: ElastiCacheBackend, *args: Any, **kwargs: Any
 
 
 def describe_replication_groups(self: ElastiCacheBackend, replication_group_id: str | None = None) -> list[ReplicationGroup]:
-    for group_id in take_commands("elasticache-maintenance"):
+    with commands_applied:
+        return describe_after_commands(self, replication_group_id)
+
+
+def describe_after_commands(self: ElastiCacheBackend, replication_group_id: str | None) -> list[ReplicationGroup]:
+    taken = take_commands("elasticache-maintenance")
+    for group_id in taken:
         if group_id in self.replication_groups:
             maintenance_window(self, self.replication_groups[group_id])
+    put_back("elasticache-maintenance", [g for g in taken if g not in self.replication_groups])
     groups = original_describe(self, replication_group_id)
     for rg in list(groups):
         tick(self, rg)

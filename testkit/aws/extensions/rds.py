@@ -30,7 +30,7 @@ from moto.rds.exceptions import DBInstanceAlreadyExists, DBInstanceNotFoundError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
-from . import answer_with, log, over_rate, steps, take_commands, take_fault
+from . import answer_with, commands_applied, log, over_rate, put_back, steps, take_commands, take_fault
 
 
 class InvalidDBInstanceState(RDSClientError):
@@ -105,12 +105,18 @@ def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any])
 
 
 def describe_db_instances(self: RDSBackend, db_instance_identifier: str | None = None, filters: Any = None) -> list[DBInstance]:
-    for db_id in take_commands("rds-maintenance"):
-        if db_id in self.databases:
-            apply_pending(self, db_id)
-    for db_id in take_commands("rds-settle"):
-        if db_id in self.databases:
-            settle_now(self.databases[db_id])
+    with commands_applied:
+        return describe_after_commands(self, db_instance_identifier, filters)
+
+
+def describe_after_commands(self: RDSBackend, db_instance_identifier: str | None, filters: Any) -> list[DBInstance]:
+    for kind, run in (("rds-maintenance", lambda db_id: apply_pending(self, db_id)),
+                      ("rds-settle", lambda db_id: settle_now(self.databases[db_id]))):
+        taken = take_commands(kind)
+        for db_id in taken:
+            if db_id in self.databases:
+                run(db_id)
+        put_back(kind, [db_id for db_id in taken if db_id not in self.databases])
     found = original_describe(self, db_instance_identifier, filters)
     for db in found:
         tick(db)
