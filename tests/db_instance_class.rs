@@ -369,3 +369,38 @@ fn a_failed_read_during_apply_keeps_the_class_rds_has() {
     assert_eq!(modifications(moto, "th-production"), 0);
     assert_eq!(ws.plan().code, 2, "the change is still planned");
 }
+
+/// A create with on_destroy = "restore" that fails once the change was sent (its wait timed
+/// out while the instance is still modifying) is recorded untainted, with warnings: a tainted
+/// one would be replaced, and the replacement would first restore the original class (more
+/// downtime) before changing it again. One that changed nothing records nothing.
+#[test]
+fn a_create_that_fails_is_never_tainted_into_a_restore() {
+    let moto: &'static Moto = Box::leak(Box::new(Moto::start_with(&[("SCALING_MOTO_STEPS", "1000")])));
+    primary(moto, "tf-production", "db.r6g.xlarge", false);
+    moto.settle("tf-production");
+    let mut ws = workspace(moto);
+    ws.set_provider_settings("  max_retries = 0\n");
+    let config = sized("tf-production", "db.r6g.2xlarge", "  apply_immediately = true\n  on_destroy        = \"restore\"\n");
+    ws.write(&config);
+    ws.init();
+
+    // Refused before anything moved (throttled past retries): nothing is recorded.
+    moto.fail_next("ModifyDBInstance", "tf-production", &["Throttling"]);
+    let refused = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(ws.tf(&["state", "list"]).stdout.trim().is_empty(), "nothing moved, nothing recorded");
+
+    // Sent, and still modifying when the create's timeout ends: recorded, untainted.
+    ws.write(&config.replace("}\n", "  timeouts {\n    create = \"3s\"\n  }\n}\n"));
+    let timed_out = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(timed_out.code, 0, "{}", timed_out.all());
+    assert!(timed_out.flat().contains("recorded, not tainted") && timed_out.flat().contains("timed out"), "{}", timed_out.all());
+    let state = ws.ok(&["state", "show", "-no-color", "scaling_db_instance_class.db"]).stdout;
+    assert!(!state.contains("tainted") && state.contains("original_instance_class = \"db.r6g.xlarge\""), "{state}");
+
+    moto.settle("tf-production");
+    assert_eq!(ws.plan().code, 0, "the change landed: nothing left to do, and no replacement");
+    assert_eq!(actual_class(moto, "tf-production"), (Some("db.r6g.2xlarge".into()), None));
+    assert_eq!(modifications(moto, "tf-production"), 2, "the refused one and the one that landed");
+}

@@ -303,6 +303,27 @@ fn a_pending_node_type_set_back_is_cancelled_and_the_plan_names_what_else_starts
     let state = ws.state_json();
     assert_eq!(state["values"]["root_module"]["resources"][0]["values"]["engine_version"], "7.2");
     assert_eq!(ws.plan().code, 0);
+
+    // A restore on destroy applies immediately too: what it starts besides is said then, since
+    // Terraform 1.0 plans no destroy with the provider.
+    ws.write(&sized("cache.r6g.2xlarge", "  on_destroy = \"restore\"\n"));
+    ws.apply();
+    moto.elasticache(REGION, |c| async move {
+        c.modify_replication_group()
+            .replication_group_id("pend-redis")
+            .engine_version("7.4")
+            .apply_immediately(false)
+            .send()
+            .await
+            .unwrap();
+    });
+    let destroyed = ws.destroy();
+    assert!(
+        destroyed.flat().contains("This apply also starts changes pending") && destroyed.flat().contains("to 7.4"),
+        "{}",
+        destroyed.all()
+    );
+    assert_eq!(shape(moto, "pend-redis").2, "cache.r6g.large", "the original node type is back");
 }
 
 /// A scale-in to a larger node type grows the nodes first, so the shards that stay have the

@@ -1,5 +1,6 @@
 //! One module per resource.
 
+pub(crate) mod adopt;
 pub mod connection_pool;
 pub mod db_instance_class;
 pub mod node_group;
@@ -7,8 +8,6 @@ pub mod origin_shield;
 pub mod profile;
 pub mod read_replica;
 pub mod redis_shard_config;
-
-use scaling_schema::{AttributePath, Diagnostics};
 
 use crate::clients::Clients;
 use crate::framework::Resource;
@@ -26,20 +25,4 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(node_group::NodeGroup),
         Box::new(connection_pool::ConnectionPool),
     ]
-}
-
-/// An object an adopting resource needs that is not there at plan time. A warning, not an
-/// error: the object may come from this same apply (`aws_db_instance.x.identifier` is known at
-/// plan), and a `terraform destroy` plans with the configuration before it destroys, so an
-/// error here would block destroying everything once the object is gone. Create fails, with
-/// nothing changed, if the object is still missing then.
-pub(crate) fn missing_at_plan(diags: &mut Diagnostics, path: AttributePath, summary: &str, missing: String) {
-    diags.warning_at(
-        path,
-        summary,
-        format!(
-            "{missing} The plan goes on in case another resource in this apply creates it; if it is still missing when this \
-             resource is created, the apply fails there and changes nothing."
-        ),
-    );
 }

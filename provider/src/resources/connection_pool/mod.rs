@@ -560,7 +560,7 @@ impl Resource<Clients> for ConnectionPool {
         let (text, version) = match Self::text(ctx, namespace, name, key).await {
             Ok(Some(found)) => found,
             Ok(None) => {
-                super::missing_at_plan(
+                super::adopt::missing_at_plan(
                     &mut resp.diagnostics,
                     AttributePath::of("config_map"),
                     "No such ConfigMap yet",

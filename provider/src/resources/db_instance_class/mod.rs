@@ -384,7 +384,7 @@ impl Resource<Clients> for DbInstanceClass {
         let instance = match ctx.clients.rds_instance(id).await {
             Ok(Some(i)) => i,
             Ok(None) => {
-                super::missing_at_plan(
+                super::adopt::missing_at_plan(
                     &mut resp.diagnostics,
                     AttributePath::of("db_instance_identifier"),
                     "No such DB instance yet",
@@ -470,7 +470,11 @@ impl Resource<Clients> for DbInstanceClass {
         resp.state = adopted.clone();
         let mut settings = req.planned.clone();
         settings.set_attr("original_instance_class", adopted.attr("original_instance_class").clone());
-        resp.state = Self::converge(ctx, &id, req.planned, &settings, &adopted, req.timeout, &mut resp.diagnostics).await;
+        let mut diags = Diagnostics::new();
+        let now = Self::converge(ctx, &id, req.planned, &settings, &adopted, req.timeout, &mut diags).await;
+        // Nothing moved: not recorded; moved or moving: recorded untainted (see adopt).
+        const SHAPE: &[&str] = &["instance_class", "pending_instance_class", "status"];
+        resp.state = super::adopt::failed_change_on_create(&adopted, now, SHAPE, diags, &mut resp.diagnostics);
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {

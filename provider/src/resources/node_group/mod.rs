@@ -399,7 +399,7 @@ impl Resource<Clients> for NodeGroup {
             match Self::describe(ctx, cluster, name).await {
                 Ok(Some(n)) => sizes_of(&n).map(|s| s.2),
                 Ok(None) => {
-                    super::missing_at_plan(
+                    super::adopt::missing_at_plan(
                         &mut resp.diagnostics,
                         AttributePath::of("node_group_name"),
                         "No such node group yet",

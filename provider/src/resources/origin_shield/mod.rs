@@ -453,7 +453,7 @@ impl Resource<Clients> for OriginShield {
                     WriteError::NoDistribution(_) => ("distribution_id", "No such distribution yet"),
                     _ => ("origin_id", "No such origin yet"),
                 };
-                super::missing_at_plan(&mut resp.diagnostics, AttributePath::of(path), summary, e.to_string());
+                super::adopt::missing_at_plan(&mut resp.diagnostics, AttributePath::of(path), summary, e.to_string());
             }
             Err(e) => e.report("Could not read the distribution config", &mut resp.diagnostics),
         }

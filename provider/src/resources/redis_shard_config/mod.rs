@@ -771,7 +771,7 @@ impl Resource<Clients> for RedisShardConfig {
                     Some((g.cluster_enabled, ids, Value::from(g.node_type.as_str())))
                 }
                 Ok(None) => {
-                    super::missing_at_plan(
+                    super::adopt::missing_at_plan(
                         &mut resp.diagnostics,
                         AttributePath::of("replication_group_id"),
                         "No such replication group yet",
@@ -895,7 +895,12 @@ impl Resource<Clients> for RedisShardConfig {
         }
         // What the configuration sets; a setting left out is left as the group has it.
         let target = Shape::of(req.config, "");
-        resp.state = Self::converge_and_read(ctx, &id, &target, &settings, &adopted, req.timeout, &mut resp.diagnostics).await;
+        let mut diags = Diagnostics::new();
+        let now = Self::converge_and_read(ctx, &id, &target, &settings, &adopted, req.timeout, &mut diags).await;
+        // Nothing moved: not recorded; resharded, resized or still changing: recorded untainted
+        // (see adopt), so a replacement never restores the originals only to make the change again.
+        const SHAPE: &[&str] = &["node_group_count", "replicas_per_node_group", "node_type", "status", "member_clusters"];
+        resp.state = super::adopt::failed_change_on_create(&adopted, now, SHAPE, diags, &mut resp.diagnostics);
     }
 
     async fn read(&self, ctx: &Context, req: ReadRequest<'_>, resp: &mut ReadResponse) {
@@ -939,6 +944,13 @@ impl Resource<Clients> for RedisShardConfig {
         }
         let originals = Shape::of(req.prior, "original_");
         let apply_immediately = req.prior.attr("apply_immediately").as_bool() != Some(false);
+        // Destroy plans do not reach this provider on Terraform before 1.3's plan_destroy, so
+        // what restoring the node type starts besides can only be said here.
+        if let Some(original) = originals.node_type.as_deref() {
+            let mut said = Diagnostics::new();
+            Self::plan_node_type(ctx, &id, original, apply_immediately, &mut said).await;
+            resp.diagnostics.extend(said.as_warnings());
+        }
         if let Err(e) = Self::converge(ctx, &id, &originals, apply_immediately, Instant::now() + req.timeout).await {
             resp.diagnostics.error("Could not restore the replication group's original shape", e);
         }
