@@ -276,10 +276,12 @@ fn an_unreachable_endpoint_and_no_region_are_told_apart() {
     assert!(shield_of(&moto.distribution_config(&id).0, "api").unwrap().enabled());
 
     // Nothing listens there: the plan names the call and the endpoint problem.
-    ws.write_raw(&provider(&format!("http://127.0.0.1:{}", scaling_testkit::free_port())));
+    let nowhere = format!("http://127.0.0.1:{}", scaling_testkit::free_port());
+    ws.write_raw(&provider(&nowhere));
     let plan = ws.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("GetDistribution: could not reach the endpoint"), "{}", plan.all());
+    assert!(plan.flat().contains(&nowhere), "the endpoint is named:\n{}", plan.all());
 }
 
 /// A shield that was on before this resource adopted the origin is recorded as found, and the

@@ -72,14 +72,41 @@ struct StoppableConnector {
 impl HttpConnector for StoppableConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let (inner, stop) = (self.inner.clone(), self.stop.clone());
+        // Scheme and authority only: a path or query could carry what logs should not.
+        let endpoint = request.uri().split('/').take(3).collect::<Vec<_>>().join("/");
         HttpConnectorFuture::new(async move {
             // Checked first, and before the call is first polled: once stopped, nothing is sent.
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => Err(ConnectorError::other(Box::new(Stopped), None)),
-                answer = inner.call(request) => answer,
+                answer = inner.call(request) => answer.map_err(|e| at_endpoint(e, endpoint)),
             }
         })
+    }
+}
+
+/// The endpoint a failed connection was for, in its error: "connection refused" alone does not
+/// say whether the region's endpoint, a VPC endpoint or an override was unreachable.
+#[derive(Debug, thiserror::Error)]
+#[error("{endpoint}")]
+struct AtEndpoint {
+    endpoint: String,
+    #[source]
+    source: aws_smithy_runtime_api::box_error::BoxError,
+}
+
+/// `e` with the endpoint named, of the same kind, so that retries treat it as before.
+fn at_endpoint(e: ConnectorError, endpoint: String) -> ConnectorError {
+    let (io, timeout, user, other) = (e.is_io(), e.is_timeout(), e.is_user(), e.as_other());
+    let named = Box::new(AtEndpoint { endpoint, source: e.into_source() });
+    if timeout {
+        ConnectorError::timeout(named)
+    } else if io {
+        ConnectorError::io(named)
+    } else if user {
+        ConnectorError::user(named)
+    } else {
+        ConnectorError::other(named, other)
     }
 }
 
