@@ -33,16 +33,17 @@ pub fn failed_change_on_create(adopted: &Value, now: Value, shape: &[&str], diag
         into.extend(diags);
         return now;
     }
-    let unchanged = shape.iter().all(|a| now.attr(a) == adopted.attr(a));
-    if unchanged {
-        into.extend(diags);
-        return Value::Null;
-    }
-    // Interrupted (Ctrl-C): the framework records such a create untainted and says so.
+    // Interrupted (Ctrl-C): the framework records such a create untainted and says so; what
+    // the object is now could not be read after the stop.
     let interrupted = diags.iter().filter(|d| d.severity == Severity::Error).all(|d| d.detail.contains("stopped by Terraform"));
     if interrupted {
         into.extend(diags);
         return now;
+    }
+    let unchanged = shape.iter().all(|a| now.attr(a) == adopted.attr(a));
+    if unchanged {
+        into.extend(diags);
+        return Value::Null;
     }
     into.extend(diags.as_warnings());
     into.warning(
@@ -75,5 +76,12 @@ mod tests {
         let kept = failed_change_on_create(&found, changing.clone(), &["instance_class", "status"], failed(), &mut into);
         assert_eq!(kept, changing);
         assert!(!into.has_errors(), "under way: warnings, so the object is not tainted");
+
+        // Ctrl-C: left to the framework, which records the object untainted and says so.
+        let mut stopped = Diagnostics::new();
+        stopped.error("Could not change", "stopped by Terraform while waiting for DB instance db to become available");
+        let mut into = Diagnostics::new();
+        assert_eq!(failed_change_on_create(&found, found.clone(), &["instance_class", "status"], stopped, &mut into), found);
+        assert!(into.has_errors());
     }
 }
