@@ -194,3 +194,26 @@ fn ctrl_c_during_the_update_keeps_the_resource_and_the_next_apply_goes_on() {
     assert_eq!(updates(moto, "intr/workers"), 1, "the update was sent once");
     assert_eq!(ws.plan().code, 0);
 }
+
+/// Another node_group_name is another node group (a replacement): the plan compares the new
+/// range with the new node group's desired size, not with the old one's.
+#[test]
+fn a_replacement_is_planned_against_the_new_node_group() {
+    let moto = Moto::shared();
+    moto.create_node_group("swap", "old-workers", (2, 6, 5));
+    moto.create_node_group("swap", "new-workers", (1, 4, 1));
+    let ws = workspace(moto);
+    ws.write(&scaled("swap", "old-workers", 2, 6, ""));
+    ws.init();
+    ws.apply();
+    // 3..8 holds the old group's 5, not the new group's 1, which moves to 3.
+    ws.write(&scaled("swap", "new-workers", 3, 8, ""));
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("must be replaced"), "{}", plan.stdout);
+    assert!(
+        plan.flat().contains("The desired size moves into the new range") && plan.flat().contains("runs 1 nodes, outside 3..8"),
+        "the warning is about the new node group:\n{}",
+        plan.all()
+    );
+}
