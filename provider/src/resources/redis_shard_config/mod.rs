@@ -153,38 +153,25 @@ impl RedisShardConfig {
 
     /// State from the group as it is now, with its first member cluster described too.
     async fn state_now(ctx: &Context, rg: &ReplicationGroup, settings: &Value) -> Result<Value, ClientError> {
-        let member = match Group::of(rg).members.first() {
-            Some(first) => elasticache::describe_cluster(ctx.clients.elasticache().await?, first).await?,
-            None => None,
-        };
+        let member = Self::first_member(ctx, rg).await?;
         Ok(Self::state_from(rg, member.as_ref(), settings))
     }
 
-    /// The group and its first member cluster as ElastiCache reports them now; None when the
-    /// group does not exist.
-    async fn with_first_member(ctx: &Context, id: &str) -> Result<Option<(ReplicationGroup, Option<CacheCluster>)>, ClientError> {
-        let client = ctx.clients.elasticache().await?;
-        let Some(rg) = elasticache::describe_group(client, id).await? else { return Ok(None) };
-        let member = match Group::of(&rg).members.first() {
-            Some(first) => elasticache::describe_cluster(client, first).await?,
-            None => None,
-        };
-        Ok(Some((rg, member)))
+    /// The group's first member cluster as ElastiCache reports it now: what the group does not
+    /// report (engine version, pending modifications) is read there.
+    async fn first_member(ctx: &Context, rg: &ReplicationGroup) -> Result<Option<CacheCluster>, ClientError> {
+        match rg.member_clusters().first() {
+            Some(first) => elasticache::describe_cluster(ctx.clients.elasticache().await?, first).await,
+            None => Ok(None),
+        }
     }
 
     /// A group without cluster mode keeps at least one replica while Multi-AZ or automatic
     /// failover is on (DecreaseReplicaCount's minimum then is 1): refused at plan, before any
     /// step has run, rather than by the last step of the apply.
-    async fn plan_no_replicas(ctx: &Context, id: &str, diags: &mut Diagnostics) {
+    fn plan_no_replicas(rg: &ReplicationGroup, diags: &mut Diagnostics) {
         use aws_sdk_elasticache::types::{AutomaticFailoverStatus, MultiAzStatus};
-        let rg = match Self::describe(ctx, id).await {
-            Ok(Some(rg)) => rg,
-            Ok(None) => return,
-            Err(e) => {
-                diags.error("Could not read the replication group", e.to_string());
-                return;
-            }
-        };
+        let id = rg.replication_group_id().unwrap_or_default();
         let failover = matches!(rg.automatic_failover(), Some(AutomaticFailoverStatus::Enabled | AutomaticFailoverStatus::Enabling));
         let multi_az = rg.multi_az() == Some(&MultiAzStatus::Enabled);
         if failover || multi_az {
@@ -203,12 +190,12 @@ impl RedisShardConfig {
     /// What the plan says of a node type step, from the group as it is: the type it runs (not
     /// a pending one) for the memory warning, a pending type this step takes back, and what an
     /// immediate modification starts besides. Whether it starts other pending modifications.
-    async fn plan_node_type(ctx: &Context, id: &str, to: &str, now: bool, diags: &mut Diagnostics) -> bool {
-        let (rg, member) = match Self::with_first_member(ctx, id).await {
-            Ok(Some(found)) => found,
-            Ok(None) => return false,
+    async fn plan_node_type(ctx: &Context, rg: &ReplicationGroup, to: &str, now: bool, diags: &mut Diagnostics) -> bool {
+        let id = rg.replication_group_id().unwrap_or_default();
+        let member = match Self::first_member(ctx, rg).await {
+            Ok(member) => member,
             Err(e) => {
-                diags.error("Could not read the replication group", e.to_string());
+                diags.error("Could not read the replication group's member clusters", e.to_string());
                 return false;
             }
         };
@@ -756,7 +743,9 @@ impl Resource<Clients> for RedisShardConfig {
                 resp.planned.set_attr(attr, prior.attr(attr).clone());
             }
         }
-        // The shape the group has now: the state's, or on create the group's own.
+        // The shape the group has now: the state's, or on create the group's own (kept, so the
+        // checks below describe it no second time).
+        let mut described = None;
         let now = if !prior.is_null() {
             Some((
                 prior.attr("cluster_enabled").as_bool() == Some(true),
@@ -768,6 +757,7 @@ impl Resource<Clients> for RedisShardConfig {
                 Ok(Some(rg)) => {
                     let g = Group::of(&rg);
                     let ids = g.node_groups.iter().map(|n| Value::from(n.0.as_str())).collect();
+                    described = Some(rg);
                     Some((g.cluster_enabled, ids, Value::from(g.node_type.as_str())))
                 }
                 Ok(None) => {
@@ -852,20 +842,36 @@ impl Resource<Clients> for RedisShardConfig {
                 resp.diagnostics.warning_at(AttributePath::of("node_type"), "The steps, in the order they run", detail);
             }
         }
-        let replicas = resp.planned.attr("replicas_per_node_group").as_i64();
-        if let (Some(ctx), Some(0), false) = (ctx, replicas, cluster_enabled) {
-            if prior.attr("replicas_per_node_group").as_i64() != Some(0) {
-                Self::plan_no_replicas(ctx, &id, &mut resp.diagnostics).await;
-            }
+        // Checks of the group as it is (its failover settings, its running and pending node
+        // type), only when a replica count of 0 or a node type change is planned.
+        let no_replicas = !cluster_enabled
+            && resp.planned.attr("replicas_per_node_group").as_i64() == Some(0)
+            && prior.attr("replicas_per_node_group").as_i64() != Some(0);
+        let to =
+            resp.planned.attr("node_type").as_str().filter(|to| prior.is_null() || node_type.as_str() != Some(*to)).map(str::to_string);
+        let Some(ctx) = ctx else { return };
+        if !no_replicas && to.is_none() {
+            return;
         }
-        let to = resp.planned.attr("node_type");
-        if let (Some(ctx), Some(to)) = (ctx, to.as_str()) {
-            if prior.is_null() || node_type.as_str() != Some(to) {
-                let now = resp.planned.attr("apply_immediately").as_bool() != Some(false);
-                if Self::plan_node_type(ctx, &id, to, now, &mut resp.diagnostics).await {
-                    // A pending engine upgrade may start with it: known once applied.
-                    resp.planned.set_attr("engine_version", Value::Unknown);
+        let rg = match described {
+            Some(rg) => rg,
+            None => match Self::describe(ctx, &id).await {
+                Ok(Some(rg)) => rg,
+                Ok(None) => return,
+                Err(e) => {
+                    resp.diagnostics.error("Could not read the replication group", e.to_string());
+                    return;
                 }
+            },
+        };
+        if no_replicas {
+            Self::plan_no_replicas(&rg, &mut resp.diagnostics);
+        }
+        if let Some(to) = to {
+            let now = resp.planned.attr("apply_immediately").as_bool() != Some(false);
+            if Self::plan_node_type(ctx, &rg, &to, now, &mut resp.diagnostics).await {
+                // A pending engine upgrade may start with it: known once applied.
+                resp.planned.set_attr("engine_version", Value::Unknown);
             }
         }
     }
@@ -934,21 +940,21 @@ impl Resource<Clients> for RedisShardConfig {
             return;
         }
         let id = req.prior.str_attr("replication_group_id").to_string();
-        match Self::describe(ctx, &id).await {
+        let rg = match Self::describe(ctx, &id).await {
             Ok(None) => return,
-            Ok(Some(_)) => {}
+            Ok(Some(rg)) => rg,
             Err(e) => {
                 resp.diagnostics.error("Could not read the replication group", e.to_string());
                 return;
             }
-        }
+        };
         let originals = Shape::of(req.prior, "original_");
         let apply_immediately = req.prior.attr("apply_immediately").as_bool() != Some(false);
         // Destroy plans do not reach this provider on Terraform before 1.3's plan_destroy, so
         // what restoring the node type starts besides can only be said here.
         if let Some(original) = originals.node_type.as_deref() {
             let mut said = Diagnostics::new();
-            Self::plan_node_type(ctx, &id, original, apply_immediately, &mut said).await;
+            Self::plan_node_type(ctx, &rg, original, apply_immediately, &mut said).await;
             resp.diagnostics.extend(said.as_warnings());
         }
         if let Err(e) = Self::converge(ctx, &id, &originals, apply_immediately, Instant::now() + req.timeout).await {
