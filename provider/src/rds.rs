@@ -13,7 +13,7 @@ use scaling_schema::Diagnostics;
 
 use crate::aws_error::{AwsError, ClientError, Kind, Service};
 use crate::batch::Batcher;
-use crate::framework::wait::{Acceptor, WaitError, Waiter};
+use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 use crate::resources::Context;
 
@@ -273,13 +273,9 @@ pub async fn modify_when_usable(
             return Err(WaitError::Api(e.into()));
         }
         tracing::info!(identifier = id, error = %e, "the instance is busy; waiting until it takes the modification");
-        // An instance that reports itself usable may still refuse for a moment: never ask
-        // again at once.
-        tokio::select! {
-            _ = ctx.stop.cancelled() => return Err(WaitError::Stopped { what: format!("DB instance {id} to take the modification") }),
-            _ = tokio::time::sleep(pause) => {}
+        if !pause_before_retry(&ctx.stop, &mut pause).await {
+            return Err(WaitError::Stopped { what: format!("DB instance {id} to take the modification") });
         }
-        pause = (pause * 2).min(Duration::from_secs(30));
         wait_available(ctx, id, deadline.saturating_duration_since(tokio::time::Instant::now()), |_| true).await?;
     }
 }

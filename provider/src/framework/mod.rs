@@ -16,7 +16,7 @@ use scaling_schema::{AttributePath, Diagnostics, Schema, Value};
 use tokio_util::sync::CancellationToken;
 
 pub use plan::reconcile_with_plan;
-pub use server::{unknown_data_source, unknown_resource, ImportedResource, PlanResult, ProviderServer};
+pub use server::{only_stopped, unknown_data_source, unknown_resource, ImportedResource, PlanResult, ProviderServer};
 pub use timeouts::Timeouts;
 
 /// What every resource operation may use: what the provider's configuration produced (its

@@ -337,9 +337,7 @@ impl<P: Provider> ProviderServer<P> {
             let timeout = r.timeouts.resolve(planned).create;
             let mut resp = CreateResponse::default();
             r.resource.create(&ctx, CreateRequest { config, planned, timeout }, &mut resp).await;
-            let only_stopped =
-                resp.diagnostics.iter().filter(|d| d.severity == Severity::Error).all(|d| d.detail.contains("stopped by Terraform"));
-            if self.stop.is_cancelled() && !resp.state.is_null() && resp.diagnostics.has_errors() && only_stopped {
+            if self.stop.is_cancelled() && !resp.state.is_null() && resp.diagnostics.has_errors() && only_stopped(&resp.diagnostics) {
                 // Interrupted (Ctrl-C) once the object existed: what failed is the wait, not the
                 // object. Errors would taint it, and the next apply would replace it, making a
                 // second one; as warnings, the object is kept and the next apply goes on from it.
@@ -406,6 +404,12 @@ fn complete_object(ty: &Type, value: Value) -> Value {
         }
         (_, v) => v,
     }
+}
+
+/// Whether every error in `diags` is one that Terraform's stop (Ctrl-C) caused: what failed
+/// is then a wait, not the object, and an object already made is recorded untainted.
+pub fn only_stopped(diags: &Diagnostics) -> bool {
+    diags.iter().filter(|d| d.severity == Severity::Error).all(|d| d.detail.contains("stopped by Terraform"))
 }
 
 #[cfg(test)]

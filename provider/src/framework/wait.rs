@@ -107,6 +107,18 @@ pub fn jitter(max: Duration) -> Duration {
     max.mul_f64(f64::from(nanos % 1000) / 1000.0)
 }
 
+/// Sleeps `pause` before a busy object is asked again, then doubles it (up to 30 s): an object
+/// that reports itself ready may still refuse for a moment, and asking again at once would
+/// spin. False when Terraform stopped the provider meanwhile.
+pub async fn pause_before_retry(stop: &CancellationToken, pause: &mut Duration) -> bool {
+    let slept = tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(*pause) => true,
+    };
+    *pause = (*pause * 2).min(Duration::from_secs(30));
+    slept
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

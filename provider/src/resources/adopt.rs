@@ -3,7 +3,7 @@
 //! scaling_connection_pool): the object is made by someone else, maybe in the same apply, and a
 //! create adopts it before changing it.
 
-use scaling_schema::{AttributePath, Diagnostics, Severity, Value};
+use scaling_schema::{AttributePath, Diagnostics, Value};
 
 /// An object an adopting resource needs that is not there at plan time. A warning, not an
 /// error: the object may come from this same apply (`aws_db_instance.x.identifier` is known at
@@ -35,8 +35,7 @@ pub fn failed_change_on_create(adopted: &Value, now: Value, shape: &[&str], diag
     }
     // Interrupted (Ctrl-C): the framework records such a create untainted and says so; what
     // the object is now could not be read after the stop.
-    let interrupted = diags.iter().filter(|d| d.severity == Severity::Error).all(|d| d.detail.contains("stopped by Terraform"));
-    if interrupted {
+    if crate::framework::only_stopped(&diags) {
         into.extend(diags);
         return now;
     }

@@ -15,7 +15,7 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 use super::Context;
 use crate::aws_error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
-use crate::framework::wait::{Acceptor, WaitError, Waiter};
+use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
@@ -183,13 +183,9 @@ impl NodeGroup {
                         return Err(e.to_string());
                     }
                     tracing::info!(cluster, node_group = name, "node group busy with another update; waiting for it");
-                    // ACTIVE may show a moment before EKS takes the next update: never ask
-                    // again at once.
-                    tokio::select! {
-                        _ = ctx.stop.cancelled() => return Err(format!("stopped by Terraform while waiting out another update: {e}")),
-                        _ = tokio::time::sleep(pause) => {}
+                    if !pause_before_retry(&ctx.stop, &mut pause).await {
+                        return Err(format!("stopped by Terraform while waiting out another update: {e}"));
                     }
-                    pause = (pause * 2).min(Duration::from_secs(30));
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     Self::wait_active(ctx, cluster, name, left).await?;
                 }
