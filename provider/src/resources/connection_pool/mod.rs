@@ -282,8 +282,6 @@ impl ConnectionPool {
         Err(format!("ConfigMap {namespace}/{name} kept changing while it was being written; try again"))
     }
 
-    /// `kubectl rollout restart`: a new restartedAt on the Deployment's pod template. Returns
-    /// the value set.
     /// Whether Deployment `deployment` is paused (`spec.paused`); None when it does not exist.
     async fn paused(ctx: &Context, namespace: &str, deployment: &str) -> Result<Option<bool>, String> {
         let (client, apis) = ctx.clients.kube().await?;
@@ -294,6 +292,8 @@ impl ConnectionPool {
         Ok(found.map(|d| d.data["spec"]["paused"].as_bool() == Some(true)))
     }
 
+    /// `kubectl rollout restart`: a new restartedAt on the Deployment's pod template. Returns
+    /// the value set.
     async fn restart(ctx: &Context, namespace: &str, deployment: &str) -> Result<String, String> {
         // As `kubectl rollout restart` refuses: a paused Deployment's pods would never roll, so
         // a wait for the rollout would only time out.

@@ -513,7 +513,12 @@ impl Resource<Clients> for OriginShield {
             Ok((wrote, _)) => {
                 if wrote && req.prior.attr("wait_for_deployment").as_bool() != Some(false) {
                     if let Err(e) = Self::deployed(ctx, distribution, Instant::now() + req.timeout).await {
-                        resp.diagnostics.error("Origin Shield is not deployed off yet", format!("It was turned off, but {e}"));
+                        let (summary, done) = if wanted.enabled {
+                            ("Origin Shield is not deployed as restored yet", "put back as found")
+                        } else {
+                            ("Origin Shield is not deployed off yet", "turned off")
+                        };
+                        resp.diagnostics.error(summary, format!("It was {done}, but {e}"));
                     }
                 }
             }
