@@ -8,6 +8,10 @@ use std::time::Duration;
 use scaling_testkit::{repo_root, Fault, FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
 use serde_json::Value;
 
+#[path = "examples/ci_jobs.rs"]
+mod ci_jobs;
+use ci_jobs::{Job, Runner};
+
 fn workspace(moto: &'static Moto, example_dir: &str) -> Workspace {
     let mut ws = Workspace::new(Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling")), Some(moto));
     ws.copy_in(&repo_root().join("examples"), "examples");
@@ -249,7 +253,20 @@ fn what_each_environment_runs(moto: &Moto, cluster: &KubeCluster) {
     assert_eq!(shards("skillancer-staging-redis"), "2 cache.r6g.large");
 }
 
-/// CI's view: a checkout that never applied anything, reading the environment's state from S3.
+/// The mirror `scripts/release.sh` makes of this build, as a team would publish it.
+fn release_mirror() -> tempfile::TempDir {
+    let dist = tempfile::tempdir().unwrap();
+    let release = std::process::Command::new(repo_root().join("scripts/release.sh"))
+        .args(["--binary", env!("CARGO_BIN_EXE_terraform-provider-scaling"), "--out"])
+        .arg(dist.path())
+        .output()
+        .expect("run scripts/release.sh");
+    assert!(release.status.success(), "{}", String::from_utf8_lossy(&release.stderr));
+    dist
+}
+
+/// CI's view: the drift jobs as their YAML says, in checkouts that never applied anything,
+/// installing the provider from a release mirror and reading each environment's state from S3.
 fn drift_check_from_a_fresh_checkout(
     moto: &'static Moto,
     cluster: &KubeCluster,
@@ -257,17 +274,36 @@ fn drift_check_from_a_fresh_checkout(
     production: &Environment,
     backend: &str,
 ) {
-    let drift_check = repo_root().join("examples/ci-drift-check/drift-check.sh");
-    let report = |ws: &Workspace| std::fs::read_to_string(ws.path().join("drift-report.md")).expect("drift-report.md");
-    for env in [staging, production] {
-        let ci = env.checkout(moto, cluster, backend);
-        let clean = ci.run(ci.program(&drift_check));
-        assert_eq!(clean.code, 0, "{}: no drift yet:\n{}", env.name, clean.all());
-        assert!(report(&ci).contains("No drift"), "{}", report(&ci));
-        assert!(!ci.state_file().exists());
+    let dist = release_mirror();
+    let mirror = dist.path().join("mirror");
+    let runner_env = |name: &str| {
+        let env = [staging, production].into_iter().find(|e| e.name == name).expect("an environment the test prepared");
+        let endpoint = moto.endpoint();
+        vec![
+            ("TF_VAR_rds_endpoint".to_string(), endpoint.clone()),
+            ("TF_VAR_elasticache_endpoint".to_string(), endpoint.clone()),
+            ("TF_VAR_cloudfront_endpoint".to_string(), endpoint),
+            ("TF_VAR_distribution_id".to_string(), env.distribution.clone()),
+            ("TF_CLI_ARGS_init".to_string(), backend.to_string()),
+        ]
+    };
+    let kubeconfig = std::fs::read_to_string(cluster.kubeconfig()).unwrap();
+    let runner = Runner { moto, mirror: &mirror, kubeconfig: kubeconfig.clone(), runner_env: &runner_env };
+    for job in Job::ALL {
+        assert_eq!(job.environments(), ["staging", "production"], "{job:?}");
+        for env in job.environments() {
+            let clean = runner.run(job, &env);
+            assert_eq!(clean.code, 0, "{job:?} {env}: no drift yet:\n{}", clean.log);
+            let report = clean.artifact.expect("the job keeps drift-report.md");
+            assert!(report.contains("No drift"), "{report}");
+            assert!(clean.log.contains("No changes."), "the job log shows the plan as Terraform words it:\n{}", clean.log);
+            assert!(!clean.checkout.path().join(format!("examples/environments/{env}/terraform.tfstate")).exists());
+        }
     }
 
-    // By hand, as the runbook used to do it: a replica resized, an HPA's ceiling raised.
+    // By hand, as the runbook used to do it: a replica resized; an HPA's ceiling raised and
+    // its scale-down step changed (inside a list of blocks); a replica added to every staging
+    // shard, where the module leaves replicas_per_node_group unset.
     moto.rds(REGION, |c| async move {
         c.modify_db_instance()
             .db_instance_identifier("skillancer-production-replica-2")
@@ -277,29 +313,78 @@ fn drift_check_from_a_fresh_checkout(
             .await
             .expect("out-of-band resize");
     });
-    cluster.edit(HPA.0, HPA.1, "production", "billing-svc", serde_json::json!({"spec": {"maxReplicas": 25}}));
+    // The nightly check runs once the resize is done.
+    moto.boto3(
+        REGION,
+        "import time\nc = client('rds')\n\
+         while c.describe_db_instances(DBInstanceIdentifier='skillancer-production-replica-2')['DBInstances'][0]['DBInstanceStatus'] != 'available':\n    \
+         time.sleep(0.05)",
+    );
+    let scale_down = serde_json::json!([{"type": "Pods", "value": 7, "periodSeconds": 300}]);
+    cluster.edit(
+        HPA.0,
+        HPA.1,
+        "production",
+        "billing-svc",
+        serde_json::json!({"spec": {"maxReplicas": 25, "behavior": {"scaleDown": {"policies": scale_down}}}}),
+    );
+    moto.boto3(
+        REGION,
+        "import time\nc = client('elasticache')\n\
+         c.increase_replica_count(ReplicationGroupId='skillancer-staging-redis', ApplyImmediately=True, \
+         ReplicaConfiguration=[{'NodeGroupId': g, 'NewReplicaCount': 2} for g in ('0001', '0002')])\n\
+         while c.describe_replication_groups(ReplicationGroupId='skillancer-staging-redis')['ReplicationGroups'][0]['Status'] != 'available':\n    \
+         time.sleep(0.05)",
+    );
 
-    let mut ci = production.checkout(moto, cluster, backend);
-    let summary = ci.path().join("job-summary.md");
-    ci.set_env("GITHUB_STEP_SUMMARY", &summary.display().to_string());
-    let drift = ci.run(ci.program(&drift_check));
-    assert_eq!(drift.code, 2, "the drift check must fail on out-of-band changes:\n{}", drift.all());
-    let report = report(&ci);
-    assert!(report.contains("**2 resource(s) changed outside Terraform.**"), "{report}");
-    assert!(
-        report.contains(
+    let drift = runner.run(Job::GitHubActions, "production");
+    assert_eq!(drift.code, 2, "the drift check must fail on out-of-band changes:\n{}", drift.log);
+    let report = drift.artifact.clone().expect("drift-report.md");
+    let billing = "`module.api_autoscaling.scaling_profile.service[\"billing-svc\"]`";
+    let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(
+        rows,
+        [
+            format!("| {billing} | `max_replicas` | `20` | `25` |"),
+            format!("| {billing} | `scale_down.policy[0].value` | `5` | `7` |"),
             "| `module.read_replicas.scaling_read_replica.this[1]` | `instance_class` | `\"db.r6g.xlarge\"` | `\"db.r6g.4xlarge\"` |"
-        ),
-        "{report}"
+                .to_string(),
+        ],
+        "values inside blocks are shown, rows in address then attribute order:\n{report}"
     );
-    assert!(
-        report.contains("| `module.api_autoscaling.scaling_profile.service[\"billing-svc\"]` | `max_replicas` | `20` | `25` |"),
-        "{report}"
-    );
+    assert!(report.contains("**2 resource(s) changed outside Terraform.**"), "{report}");
     assert!(report.contains("**The next apply would change 2 resource(s):**"), "{report}");
-    let summary = std::fs::read_to_string(summary).expect("the job summary");
-    assert_eq!(summary, report, "the report goes to the CI job's summary");
-    assert!(!ci.state_file().exists());
+    assert_eq!(drift.summary.as_deref(), Some(report.as_str()), "the report goes to the CI job's summary");
+
+    // Staging's plan has nothing to do (the module leaves the replica count to the group),
+    // yet the group changed outside Terraform: that is drift, and the job fails.
+    let staging_drift = runner.run(Job::GitLabCi, "staging");
+    assert_eq!(staging_drift.code, 2, "drift the plan does not act on still fails the check:\n{}", staging_drift.log);
+    let report = staging_drift.artifact.expect("drift-report.md");
+    assert!(!report.contains("The next apply would change"), "{report}");
+    let redis = "| `module.redis_shards.scaling_redis_shard_config.this` |";
+    assert!(report.contains(&format!("{redis} `replicas_per_node_group` | `1` | `2` |")), "{report}");
+    assert!(report.contains(&format!("{redis} `member_clusters[5]` | (none) | `\"")), "list elements are shown: {report}");
+    assert!(!report.contains("(sensitive)"), "{report}");
+
+    // The cluster unreachable: the plan fails; the report says so, each error once with the
+    // resources it came from, and yesterday's report is gone.
+    let mut unreachable = String::new();
+    for line in kubeconfig.lines() {
+        match line.trim_start().strip_prefix("server:") {
+            Some(_) => unreachable.push_str(&format!("    server: https://127.0.0.1:{}\n", scaling_testkit::free_port())),
+            None => unreachable.push_str(&format!("{line}\n")),
+        }
+    }
+    let broken = Runner { moto, mirror: &mirror, kubeconfig: unreachable, runner_env: &runner_env };
+    let failed = broken.run_in(Job::GitHubActions, "production", drift.checkout);
+    assert_eq!(failed.code, 1, "{}", failed.log);
+    let report = failed.artifact.expect("a report of the failure, not yesterday's");
+    assert!(!report.contains("db.r6g.4xlarge"), "{report}");
+    assert!(report.contains("The drift check failed"), "{report}");
+    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("- **")).collect();
+    assert_eq!(errors.len(), 1, "one error, said once:\n{report}");
+    assert!(errors[0].contains("(9 times)") && errors[0].contains(&billing.to_string()), "{report}");
 }
 
 /// Two plans at once on one environment: the second meets the DynamoDB lock and says who
@@ -330,4 +415,51 @@ fn a_second_plan_meets_the_lock(moto: &'static Moto, cluster: &KubeCluster, prod
     assert_eq!(first.code, 0, "{}", first.all());
     let after = other.tf(&["plan", "-no-color", "-input=false", "-lock-timeout=0s"]);
     assert_ne!(after.code, 1, "the lock is released once the first plan ends:\n{}", after.all());
+}
+
+/// The report script on a plan Terraform could write: list indexes sort as numbers, only a
+/// `true` in before_sensitive/after_sensitive hides a value (Terraform writes `false` for
+/// every element that is not sensitive), and a resource deleted outside Terraform is named.
+#[test]
+fn drift_report_orders_rows_and_hides_only_sensitive_values() {
+    let members = |n: usize| (1..=n).map(|i| format!("m-{i:02}")).collect::<Vec<_>>();
+    let change = |address: &str, before: Value, after: Value, sensitive: Value| {
+        serde_json::json!({"address": address, "change": {"actions": ["update"], "before": before, "after": after,
+            "before_sensitive": sensitive.clone(), "after_sensitive": sensitive}})
+    };
+    let plan = serde_json::json!({
+        "resource_drift": [
+            change("scaling_redis_shard_config.this[10]", serde_json::json!({"member_clusters": members(9)}),
+                serde_json::json!({"member_clusters": members(11)}), serde_json::json!({"member_clusters": vec![false; 11]})),
+            change("scaling_profile.api", serde_json::json!({"password": "a", "scale_down": {"policy": [{"value": 5}]}}),
+                serde_json::json!({"password": "b", "scale_down": {"policy": [{"value": 7}]}}),
+                serde_json::json!({"password": true, "scale_down": {"policy": [{"value": false}]}})),
+            {"address": "scaling_redis_shard_config.this[8]", "change": {"actions": ["delete"], "before": {}, "after": null}},
+        ],
+        "resource_changes": [],
+    });
+    let mut child = std::process::Command::new("python3")
+        .arg(repo_root().join("examples/ci-drift-check/drift-report.py"))
+        .arg("test")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run drift-report.py");
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(plan.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "drift exits 2");
+    let report = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("| `")).collect();
+    assert_eq!(
+        rows,
+        [
+            "| `scaling_profile.api` | `password` | (sensitive) | (sensitive) |",
+            "| `scaling_profile.api` | `scale_down.policy[0].value` | `5` | `7` |",
+            "| `scaling_redis_shard_config.this[8]` | (all) | exists | deleted outside Terraform |",
+            "| `scaling_redis_shard_config.this[10]` | `member_clusters[9]` | (none) | `\"m-10\"` |",
+            "| `scaling_redis_shard_config.this[10]` | `member_clusters[10]` | (none) | `\"m-11\"` |",
+        ],
+        "{report}"
+    );
 }

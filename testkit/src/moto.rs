@@ -439,8 +439,9 @@ fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(future)
 }
 
-/// The Python of moto's own environment (installed by scripts/install-tools.sh).
-fn python() -> std::path::PathBuf {
+/// The Python of moto's own environment (installed by scripts/install-tools.sh), which also
+/// has PyYAML.
+pub fn python() -> std::path::PathBuf {
     tool("moto_server").parent().expect("tools dir").join("../venv/bin/python")
 }
 
