@@ -219,6 +219,17 @@ fn bad_settings_and_missing_objects_fail_at_plan_and_write_nothing() {
     let plan = ws.plan();
     assert_eq!(plan.code, 2, "a ConfigMap this apply may create is a warning:\n{}", plan.all());
     assert!(plan.flat().contains("No such ConfigMap yet") && plan.flat().contains("pool-checks/pgbouncer-missing"), "{}", plan.all());
+    // In a namespace that does not exist, the namespace is what the plan names.
+    ws.write(&pool("pool-nowhere", "default_pool_size = 50", ""));
+    let nowhere = ws.plan();
+    assert_eq!(nowhere.code, 2, "{}", nowhere.all());
+    assert!(
+        nowhere.flat().contains("No such namespace yet") && nowhere.flat().contains("Namespace pool-nowhere does not exist"),
+        "{}",
+        nowhere.all()
+    );
+    assert!(!nowhere.flat().contains("No such ConfigMap yet"), "{}", nowhere.all());
+    ws.write(&pool("pool-checks", "default_pool_size = 50", "").replace("pgbouncer-config", "pgbouncer-missing"));
     let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
     assert_eq!(failed.code, 1, "{}", failed.all());
     assert!(failed.flat().contains("pool-checks/pgbouncer-missing does not exist"), "{}", failed.all());

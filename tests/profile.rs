@@ -158,6 +158,45 @@ fn runbook_apply_drift_import_destroy() {
     }
 }
 
+/// A namespace that does not exist is named at plan, before anything is made: a warning, since
+/// the same apply may create it; if it still does not exist, the create fails saying so and
+/// nothing is recorded; once it exists, the same configuration applies. Moving the profile
+/// into another missing namespace is named too.
+#[test]
+fn a_namespace_that_does_not_exist_is_named_at_plan() {
+    let cluster = KubeCluster::shared();
+    let ws = workspace(cluster);
+    let profile = |namespace: &str| {
+        format!(
+            "resource \"scaling_profile\" \"p\" {{\n  namespace    = \"{namespace}\"\n  name         = \"api-gateway\"\n  \
+             min_replicas = 3\n  max_replicas = 50\n  cpu_utilization = 70\n  target {{\n    name = \"api-gateway\"\n  }}\n}}\n"
+        )
+    };
+    ws.write(&profile("later-ns"));
+    ws.init();
+    let plan = ws.plan();
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    let says = "Namespace later-ns does not exist; the autoscaler api-gateway needs it.";
+    assert!(plan.flat().contains("No such namespace yet") && plan.flat().contains(says), "{}", plan.all());
+    assert!(plan.flat().contains(r#": namespace = "later-ns""#), "points at the attribute:\n{}", plan.all());
+    let failed = ws.tf(&["apply", "-auto-approve", "-no-color", "-input=false"]);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(failed.flat().contains("later-ns"), "{}", failed.all());
+    assert_eq!(ws.tf(&["state", "list"]).stdout.trim(), "", "nothing recorded");
+
+    cluster.create_namespace("later-ns");
+    ws.apply();
+    assert!(cluster.get(HPA.0, HPA.1, "later-ns", "api-gateway").is_some());
+    assert_eq!(ws.plan().code, 0);
+
+    ws.write(&profile("later-ns-2"));
+    let moved = ws.plan();
+    assert_eq!(moved.code, 2, "{}", moved.all());
+    assert!(moved.flat().contains("Namespace later-ns-2 does not exist"), "{}", moved.all());
+    ws.write(&profile("later-ns"));
+    ws.destroy();
+}
+
 fn single(extra: &str) -> String {
     format!(
         "resource \"scaling_profile\" \"p\" {{\n  namespace    = \"switch\"\n  name         = \"market-svc\"\n  min_replicas = 3\n  \

@@ -97,6 +97,10 @@ pub struct Clients {
     /// what a write may have changed.
     writes: WriteCount,
     kube_objects: OnceLock<ObjectListings>,
+    /// Namespaces found to exist, so that the plans of many objects in one namespace ask once;
+    /// held across a look so that concurrent plans share it. A missing one is asked again: it
+    /// may be created by then.
+    kube_namespaces: tokio::sync::Mutex<std::collections::HashSet<String>>,
     elasticache_reads: OnceLock<ElastiCacheReads>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
@@ -129,6 +133,7 @@ impl Clients {
             rds_instances: OnceLock::new(),
             writes: WriteCount::new(),
             kube_objects: OnceLock::new(),
+            kube_namespaces: tokio::sync::Mutex::new(Default::default()),
             elasticache_reads: OnceLock::new(),
             distributions: OnceLock::new(),
             distribution_writers: std::sync::Mutex::new(HashMap::new()),
@@ -181,6 +186,26 @@ impl Clients {
         let apis = discover(client, server).await?;
         *known = Some((apis.clone(), std::time::Instant::now()));
         Ok((client, apis))
+    }
+
+    /// Whether the namespace exists: None when the kubeconfig's user may not read namespaces
+    /// (a service account bound to one namespace), which says nothing either way.
+    pub async fn kube_namespace_exists(&self, name: &str) -> Result<Option<bool>, String> {
+        let (client, apis) = self.kube().await?;
+        let mut known = self.kube_namespaces.lock().await;
+        if known.contains(name) {
+            return Ok(Some(true));
+        }
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+        match namespaces.get_opt(name).await {
+            Ok(Some(_)) => {
+                known.insert(name.to_string());
+                Ok(Some(true))
+            }
+            Ok(None) => Ok(Some(false)),
+            Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
+            Err(e) => Err(crate::kube_error::describe(&format!("reading namespace {name}"), &e, &apis.server)),
+        }
     }
 
     /// Kubernetes objects for ReadResource: a refresh that reads several of one kind in one

@@ -9,6 +9,8 @@ pub mod profile;
 pub mod read_replica;
 pub mod redis_shard_config;
 
+use scaling_schema::{AttributePath, Diagnostics};
+
 use crate::clients::Clients;
 use crate::framework::Resource;
 
@@ -25,4 +27,26 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(node_group::NodeGroup),
         Box::new(connection_pool::ConnectionPool),
     ]
+}
+
+/// At plan, an object this resource makes or edits in a namespace that does not exist: named
+/// now, before the apply makes anything else, as a missing adopted object is (a warning, since
+/// a `kubernetes_namespace` or Helm release in the same apply may create it). True when said.
+pub(crate) async fn namespace_missing_at_plan(ctx: &Context, namespace: &str, object: &str, diags: &mut Diagnostics) -> bool {
+    match ctx.clients.kube_namespace_exists(namespace).await {
+        Ok(Some(false)) => {
+            adopt::missing_at_plan(
+                diags,
+                AttributePath::of("namespace"),
+                "No such namespace yet",
+                format!("Namespace {namespace} does not exist; {object} needs it."),
+            );
+            true
+        }
+        Ok(_) => false,
+        Err(e) => {
+            diags.warning_at(AttributePath::of("namespace"), "Could not check the namespace", e);
+            false
+        }
+    }
 }

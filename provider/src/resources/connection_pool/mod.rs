@@ -560,6 +560,10 @@ impl Resource<Clients> for ConnectionPool {
         let (text, version) = match Self::text(ctx, namespace, name, key).await {
             Ok(Some(found)) => found,
             Ok(None) => {
+                let object = format!("ConfigMap {name}");
+                if super::namespace_missing_at_plan(ctx, namespace, &object, &mut resp.diagnostics).await {
+                    return;
+                }
                 super::adopt::missing_at_plan(
                     &mut resp.diagnostics,
                     AttributePath::of("config_map"),

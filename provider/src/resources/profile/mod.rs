@@ -772,6 +772,16 @@ impl Resource<Clients> for ScalingProfile {
             }
         }
         let prior = req.prior;
+        let namespace = resp.planned.attr("namespace").as_str().map(str::to_string);
+        if let (Some(ctx), Some(namespace)) = (ctx, namespace) {
+            if prior.is_null() || prior.attr("namespace").as_str() != Some(namespace.as_str()) {
+                let object = match resp.planned.attr("name").as_str() {
+                    Some(name) => format!("the autoscaler {name}"),
+                    None => "the autoscaler".to_string(),
+                };
+                super::namespace_missing_at_plan(ctx, &namespace, &object, &mut resp.diagnostics).await;
+            }
+        }
         if prior.is_null() {
             return;
         }
