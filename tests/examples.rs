@@ -3,6 +3,7 @@
 //! state in S3 and locks in DynamoDB (moto's); and the CI drift check with its report.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::Duration;
 
 use scaling_testkit::{repo_root, Fault, FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
@@ -62,19 +63,23 @@ fn quickstart_applies_and_plans_clean() {
 const HPA: (&str, &str) = ("autoscaling/v2beta2", "HorizontalPodAutoscaler");
 const SCALED_OBJECT: (&str, &str) = ("keda.sh/v1alpha1", "ScaledObject");
 
-/// The backend the environments name, on moto: its bucket and lock table, and the init
-/// arguments (TF_CLI_ARGS_init) that point Terraform 1.0.3's s3 backend at moto.
+/// The backend the environments name, on moto: its bucket and lock table, made by
+/// examples/state-bootstrap/ as a team makes them, and the init arguments (TF_CLI_ARGS_init)
+/// that point Terraform 1.0.3's s3 backend at moto.
 fn remote_state(moto: &Moto) -> String {
-    moto.boto3(
-        REGION,
-        "s3, db = client('s3'), client('dynamodb')\n\
-         if 'skillancer-terraform-state' not in [b['Name'] for b in s3.list_buckets()['Buckets']]:\n    \
-         s3.create_bucket(Bucket='skillancer-terraform-state')\n\
-         if 'skillancer-terraform-locks' not in db.list_tables()['TableNames']:\n    \
-         db.create_table(TableName='skillancer-terraform-locks', BillingMode='PAY_PER_REQUEST', \
-         KeySchema=[{'AttributeName': 'LockID', 'KeyType': 'HASH'}], \
-         AttributeDefinitions=[{'AttributeName': 'LockID', 'AttributeType': 'S'}])",
-    );
+    let tools = scaling_testkit::tool("aws").parent().unwrap().display().to_string();
+    let bootstrap = std::process::Command::new(repo_root().join("examples/state-bootstrap/bootstrap.sh"))
+        .env("PATH", format!("{tools}:{}", std::env::var("PATH").unwrap_or_default()))
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", scaling_testkit::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", scaling_testkit::SECRET_KEY)
+        .env("AWS_REGION", REGION)
+        .output()
+        .expect("run examples/state-bootstrap/bootstrap.sh");
+    assert!(bootstrap.status.success(), "{}", String::from_utf8_lossy(&bootstrap.stderr));
+    let key_schema =
+        moto.boto3(REGION, "print(client('dynamodb').describe_table(TableName='skillancer-terraform-locks')['Table']['KeySchema'])");
+    assert_eq!(key_schema, "[{'AttributeName': 'LockID', 'KeyType': 'HASH'}]");
     let endpoint = moto.endpoint();
     [
         format!("endpoint={endpoint}"),
@@ -462,4 +467,87 @@ fn drift_report_orders_rows_and_hides_only_sensitive_values() {
         ],
         "{report}"
     );
+}
+
+/// `scripts/environment.sh` in a fresh clone (the project's files, and the pinned tools it
+/// would install): it starts the local backends, makes the state bucket and lock table, the
+/// objects the environment expects and its namespace, and applies; the backends stay up for
+/// the next command, so a hand change is found by the drift check (exit 2, in the report);
+/// destroy and `down` end it.
+#[test]
+fn the_environment_command_sets_everything_up_from_a_fresh_clone() {
+    let clone = tempfile::tempdir().unwrap();
+    let listed = std::process::Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .current_dir(repo_root())
+        .output()
+        .expect("git ls-files");
+    assert!(listed.status.success());
+    for file in listed.stdout.split(|b| *b == 0).filter(|f| !f.is_empty()) {
+        let rel = std::str::from_utf8(file).unwrap();
+        let (from, to) = (repo_root().join(rel), clone.path().join(rel));
+        if from.is_file() {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&from, &to).unwrap();
+        }
+    }
+    // The pinned tools as scripts/install-tools.sh left them (it re-checks them here).
+    std::os::unix::fs::symlink(repo_root().join(".tools"), clone.path().join(".tools")).unwrap();
+
+    struct Down<'a>(&'a Path);
+    impl Drop for Down<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new(self.0.join("scripts/environment.sh")).arg("down").output();
+        }
+    }
+    let _down = Down(clone.path());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(clone.path().join("scripts/environment.sh"))
+            .args(args)
+            .env("SCALING_PROVIDER_BINARY", env!("CARGO_BIN_EXE_terraform-provider-scaling"))
+            .env_remove("TF_CLI_CONFIG_FILE")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run scripts/environment.sh");
+        let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.code().unwrap_or(-1), all)
+    };
+
+    let (code, out) = run(&["staging", "apply"]);
+    assert_eq!(code, 0, "{out}");
+    for said in [
+        "bucket skillancer-terraform-state: created",
+        "table skillancer-terraform-locks: created (hash key LockID, a string)",
+        "source instance skillancer-staging (db.r6g.2xlarge): created",
+        "namespace staging: created",
+        "Apply complete!",
+    ] {
+        assert!(out.contains(said), "{said}:\n{out}");
+    }
+    let (code, out) = run(&["staging", "plan"]);
+    assert_eq!(code, 0, "the second plan is clean, and the objects were left as they were:\n{out}");
+    assert!(out.contains("bucket skillancer-terraform-state: exists") && out.contains("namespace staging: exists"), "{out}");
+
+    // By hand, on the backends the script left running.
+    let port = std::fs::read_to_string(clone.path().join(".environments/moto.port")).unwrap();
+    let resize = std::process::Command::new(scaling_testkit::moto::python())
+        .args(["-c", "import sys, time, boto3\nc = boto3.client('rds', endpoint_url=f'http://127.0.0.1:{sys.argv[1]}', region_name='us-east-1', \
+            aws_access_key_id='local', aws_secret_access_key='local')\n\
+            c.modify_db_instance(DBInstanceIdentifier='skillancer-staging-replica-1', DBInstanceClass='db.r6g.xlarge', ApplyImmediately=True)\n\
+            while c.describe_db_instances(DBInstanceIdentifier='skillancer-staging-replica-1')['DBInstances'][0]['DBInstanceStatus'] != 'available':\n    time.sleep(0.05)"])
+        .arg(port.trim())
+        .output()
+        .unwrap();
+    assert!(resize.status.success(), "{}", String::from_utf8_lossy(&resize.stderr));
+    let (code, out) = run(&["staging", "drift"]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains(
+            "| `module.read_replicas.scaling_read_replica.this[0]` | `instance_class` | `\"db.r6g.large\"` | `\"db.r6g.xlarge\"` |"
+        ),
+        "{out}"
+    );
+    let (code, out) = run(&["staging", "destroy"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Destroy complete!"), "{out}");
 }

@@ -45,7 +45,8 @@ if [ -z "${TF_CLI_CONFIG_FILE:-}" ] && [ -n "${SCALING_PROVIDER_MIRROR:-}" ]; th
     include = [\"skillancer/scaling\"]
   }" ;;
   esac
-  export TF_CLI_CONFIG_FILE="${RUNNER_TEMP:-${TMPDIR:-/tmp}}/scaling-drift-check.tfrc"
+  TF_CLI_CONFIG_FILE="$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/scaling-drift-check.XXXXXX")"
+  export TF_CLI_CONFIG_FILE
   cat > "$TF_CLI_CONFIG_FILE" <<CFG
 provider_installation {
   $mirror
