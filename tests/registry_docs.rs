@@ -149,3 +149,55 @@ fn tf_files(dir: &Path) -> Vec<PathBuf> {
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
+
+/// Every HCL block in the README, pasted alone into a directory, passes `terraform fmt -check`
+/// and, with the README's own `required_providers` block beside it, `terraform validate`. The
+/// CLI configuration (`provider_installation`) is no module: it is checked by fmt and by being
+/// the CLI configuration of a `terraform version`.
+#[test]
+fn every_hcl_block_in_the_readme_is_formatted_and_valid() {
+    let readme = read(&repo_root().join("README.md"));
+    let mut blocks = Vec::new();
+    let mut lines = readme.lines().enumerate();
+    while let Some((start, line)) = lines.next() {
+        if line.trim_end() == "```hcl" {
+            let body: Vec<&str> = lines.by_ref().map(|(_, l)| l).take_while(|l| l.trim_end() != "```").collect();
+            blocks.push((start + 1, body.join("\n") + "\n"));
+        }
+    }
+    let required: Vec<&(usize, String)> = blocks.iter().filter(|(_, b)| b.contains("required_providers")).collect();
+    assert_eq!(required.len(), 1, "the README shows required_providers once: {:?}", required.iter().map(|(l, _)| l).collect::<Vec<_>>());
+    assert!(required[0].1.contains("source  = \"skillancer/scaling\""), "{}", required[0].1);
+    let (top, versions) = (required[0].0, required[0].1.clone());
+    assert!(blocks.iter().all(|(line, _)| *line >= top), "required_providers comes before every other block");
+
+    let mirror = Mirror::scaling(env!("CARGO_BIN_EXE_terraform-provider-scaling"));
+    let mut failures = Vec::new();
+    for (line, block) in &blocks {
+        let name = format!("README.md line {line}");
+        let ws = Workspace::new(mirror, None);
+        let checked = (|| {
+            if block.contains("provider_installation") {
+                // fmt reads .tf files only; the syntax is the same.
+                std::fs::write(ws.path().join("cli.tf"), block).unwrap();
+                terraform(&ws, &name, &["fmt", "-check", "-diff", "-no-color", "cli.tf"])?;
+                let mut version = ws.command(&["version"]);
+                version.env("TF_CLI_CONFIG_FILE", ws.path().join("cli.tf"));
+                let out = ws.run(version);
+                return if out.code == 0 && !out.stderr.contains("Error") { Ok(()) } else { Err(format!("{name}: {}", out.all())) };
+            }
+            ws.write_raw(block);
+            terraform(&ws, &name, &["fmt", "-check", "-diff", "-no-color"])?;
+            if !block.contains("required_providers") {
+                std::fs::write(ws.path().join("versions.tf"), &versions).unwrap();
+            }
+            terraform(&ws, &name, &["init", "-no-color", "-input=false", "-backend=false"])?;
+            terraform(&ws, &name, &["validate", "-no-color"])
+        })();
+        if let Err(e) = checked {
+            failures.push(e);
+        }
+    }
+    assert!(blocks.len() >= 10, "{} HCL blocks found", blocks.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
