@@ -44,6 +44,8 @@ pub(crate) async fn namespace_missing_at_plan(ctx: &Context, namespace: &str, ob
             true
         }
         Ok(_) => false,
+        // Stopped: Terraform says so itself.
+        Err(_) if ctx.stop.is_cancelled() => false,
         Err(e) => {
             diags.warning_at(AttributePath::of("namespace"), "Could not check the namespace", e);
             false
