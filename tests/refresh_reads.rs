@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use aws_sdk_rds::types::DbInstance;
 use kube::api::{Api, DynamicObject};
 use scaling_testkit::{FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
+use terraform_provider_scaling::aws::rds::InstanceLookup;
 use terraform_provider_scaling::kube_list::ObjectListings;
-use terraform_provider_scaling::rds::InstanceLookup;
 use terraform_provider_scaling::refresh::WriteCount;
 
 /// Held by every test here that calls RDS or ElastiCache: the tests of one binary share a moto
@@ -211,7 +211,7 @@ fn a_plan_over_many_replicas_lists_them_once_and_shows_each_change() {
 #[test]
 fn elasticache_reads_in_a_refresh_answer_as_describing_each_group_and_cluster_alone_does() {
     use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
-    use terraform_provider_scaling::elasticache::RefreshReads;
+    use terraform_provider_scaling::aws::elasticache::RefreshReads;
     let moto = Moto::shared();
     let _counting = counting_calls();
     let ids: Vec<String> = (0..14).map(|i| format!("listed-redis-{i:02}")).collect();

@@ -12,11 +12,11 @@ use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::retries::classifiers::{ClassifyRetry, RetryAction, RetryClassifierPriority, RetryReason};
 use aws_types::SdkConfig;
 
-use crate::aws_error::ClientError;
-use crate::cloudfront::{Described, DistributionLookup};
-use crate::elasticache::RefreshReads as ElastiCacheReads;
+use crate::aws::cloudfront::{Described, DistributionLookup};
+use crate::aws::elasticache::RefreshReads as ElastiCacheReads;
+use crate::aws::error::ClientError;
+use crate::aws::rds::InstanceLookup;
 use crate::kube_list::ObjectListings;
-use crate::rds::InstanceLookup;
 use crate::refresh::WriteCount;
 
 /// Endpoint overrides for emulators and VPC endpoints.
@@ -582,6 +582,17 @@ fn expand_home(path: &str) -> String {
     match (path.strip_prefix("~/"), std::env::var("HOME")) {
         (Some(rest), Ok(home)) => format!("{home}/{rest}"),
         _ => path.to_string(),
+    }
+}
+
+/// RDS waits read through the provider's shared look-ups and end on its stop signal.
+impl crate::aws::rds::InstanceSource for crate::framework::Context<Clients> {
+    async fn instance(&self, id: &str) -> Result<Option<DbInstance>, ClientError> {
+        self.clients.rds_instance(id).await
+    }
+
+    fn stop(&self) -> &tokio_util::sync::CancellationToken {
+        &self.stop
     }
 }
 

@@ -7,7 +7,7 @@ use scaling_schema::validator::{int_between, parse_duration, string_check};
 use scaling_schema::{Attribute, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use tokio_util::sync::CancellationToken;
 
-use crate::aws_names::region_problem;
+use crate::aws::names::region_problem;
 use crate::clients::{AwsSettings, CallTimeouts, Clients, Endpoints, KubeSettings};
 use crate::framework::Provider;
 

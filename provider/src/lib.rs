@@ -1,13 +1,10 @@
 //! terraform-provider-scaling: the scaling runbook as Terraform resources.
 
-pub mod aws_error;
-pub mod aws_names;
+pub mod aws;
 pub mod batch;
 pub mod clients;
-pub mod cloudfront;
 pub mod config;
 pub mod data_sources;
-pub mod elasticache;
 pub mod error_chain;
 pub mod framework;
 pub mod kube_apply;
@@ -15,7 +12,6 @@ pub mod kube_error;
 pub mod kube_list;
 pub mod plugin;
 pub mod proto;
-pub mod rds;
 pub mod refresh;
 pub mod resources;
 pub mod server;

@@ -18,7 +18,7 @@ use scaling_schema::validator::{go_duration, int_between, parse_duration, string
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
 
-use crate::aws_error::{AwsError, Service};
+use crate::aws::error::{AwsError, Service};
 use crate::clients::Clients;
 use crate::framework::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::kube_error;

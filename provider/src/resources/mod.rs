@@ -11,6 +11,7 @@ pub mod redis_shard_config;
 
 use scaling_schema::{AttributePath, Diagnostics};
 
+use crate::aws::error::ClientError;
 use crate::clients::Clients;
 use crate::framework::Resource;
 
@@ -27,6 +28,13 @@ pub fn all() -> Vec<Box<dyn Resource<Clients>>> {
         Box::new(node_group::NodeGroup),
         Box::new(connection_pool::ConnectionPool),
     ]
+}
+
+/// The AWS client (or configuration) `found` is, or an error diagnostic saying why there is
+/// none (no region, say): the one place a resource finds the provider's AWS settings missing.
+/// At plan, so that a configuration without AWS resources needs no AWS settings.
+pub(crate) fn aws_configured<T>(found: Result<T, ClientError>, diags: &mut Diagnostics) -> Option<T> {
+    found.map_err(|e| diags.error("AWS is not configured", e.to_string())).ok()
 }
 
 /// At plan, an object this resource makes or edits in a namespace that does not exist: named

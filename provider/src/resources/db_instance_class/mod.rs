@@ -15,12 +15,12 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 
 use super::read_replica::validate::{identifier_problem, instance_class_problem};
 use super::Context;
+use crate::aws::rds::{self, wait_available};
 use crate::clients::Clients;
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::rds::{self, rds_client, wait_available};
 
 pub struct DbInstanceClass;
 
@@ -362,8 +362,7 @@ impl Resource<Clients> for DbInstanceClass {
 
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         if let Some(ctx) = ctx {
-            if let Err(e) = ctx.clients.aws().await {
-                resp.diagnostics.error("AWS is not configured", e.to_string());
+            if super::aws_configured(ctx.clients.aws().await, &mut resp.diagnostics).is_none() {
                 return;
             }
         }
@@ -448,7 +447,7 @@ impl Resource<Clients> for DbInstanceClass {
 
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
         let id = req.planned.str_attr("db_instance_identifier").to_string();
-        if rds_client(ctx, &mut resp.diagnostics).await.is_none() {
+        if super::aws_configured(ctx.clients.rds().await, &mut resp.diagnostics).is_none() {
             return;
         }
         // Adopt: record the instance as it is, its original class included, before any change.
@@ -492,7 +491,7 @@ impl Resource<Clients> for DbInstanceClass {
 
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
         let id = req.prior.str_attr("db_instance_identifier").to_string();
-        if rds_client(ctx, &mut resp.diagnostics).await.is_none() {
+        if super::aws_configured(ctx.clients.rds().await, &mut resp.diagnostics).is_none() {
             return;
         }
         let mut settings = req.planned.clone();

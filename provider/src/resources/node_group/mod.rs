@@ -13,7 +13,7 @@ use scaling_schema::validator::{int_between, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
 use super::Context;
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws::error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
 use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
 use crate::framework::{
@@ -354,8 +354,7 @@ impl Resource<Clients> for NodeGroup {
 
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         if let Some(ctx) = ctx {
-            if let Err(e) = ctx.clients.aws().await {
-                resp.diagnostics.error("AWS is not configured", e.to_string());
+            if super::aws_configured(ctx.clients.aws().await, &mut resp.diagnostics).is_none() {
                 return;
             }
         }

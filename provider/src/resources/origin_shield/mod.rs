@@ -20,9 +20,9 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 use tokio::time::Instant;
 
 use super::Context;
-use crate::aws_error::ClientError;
+use crate::aws::cloudfront::{get_config, get_distribution, update_config, ConfigVersion, Described};
+use crate::aws::error::ClientError;
 use crate::clients::Clients;
-use crate::cloudfront::{get_config, get_distribution, update_config, ConfigVersion, Described};
 use crate::framework::wait::{jitter, Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
@@ -436,13 +436,7 @@ impl Resource<Clients> for OriginShield {
         else {
             return;
         };
-        let client = match ctx.clients.cloudfront().await {
-            Ok(client) => client,
-            Err(e) => {
-                resp.diagnostics.error("AWS is not configured", e.to_string());
-                return;
-            }
-        };
+        let Some(client) = super::aws_configured(ctx.clients.cloudfront().await, &mut resp.diagnostics) else { return };
         match locate(client, distribution, origin).await {
             Ok((_, doc)) => {
                 let found = doc.origin(origin).map(|o| o.domain_name.as_str()).unwrap_or_default();

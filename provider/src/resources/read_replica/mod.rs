@@ -17,13 +17,13 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 pub(crate) mod validate;
 
 use super::Context;
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws::error::{AwsError, ClientError, Service};
+use crate::aws::rds::{wait_available, wait_deleted};
 use crate::clients::Clients;
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::rds::{rds_client, wait_available, wait_deleted};
 use validate::{
     availability_zone_problem, identifier_problem, instance_class_problem, kms_key_arn_problem, parameter_group_problem,
     security_group_problem, source_problem, subnet_group_problem, tag_key_problem, tag_value_problem, MAX_TAGS, STORAGE_TYPES,
@@ -550,8 +550,8 @@ impl Resource<Clients> for ReadReplica {
         // AWS settings are needed only by AWS resources, so a missing region surfaces here, at
         // plan time, rather than for every configuration.
         if let Some(ctx) = ctx {
-            if let Err(e) = ctx.clients.aws().await {
-                resp.diagnostics.error("AWS is not configured", e.to_string());
+            if super::aws_configured(ctx.clients.aws().await, &mut resp.diagnostics).is_none() {
+                return;
             }
         }
         // A new storage type brings its own IOPS and throughput unless they are configured: the
@@ -699,7 +699,7 @@ impl Resource<Clients> for ReadReplica {
     async fn create(&self, ctx: &Context, req: CreateRequest<'_>, resp: &mut CreateResponse) {
         let planned = req.planned;
         let id = planned.str_attr("identifier");
-        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
+        let Some(rds) = super::aws_configured(ctx.clients.rds().await, &mut resp.diagnostics) else { return };
         let mut call = rds
             .create_db_instance_read_replica()
             .db_instance_identifier(id)
@@ -818,7 +818,7 @@ impl Resource<Clients> for ReadReplica {
     async fn update(&self, ctx: &Context, req: UpdateRequest<'_>, resp: &mut UpdateResponse) {
         let (prior, planned) = (req.prior, req.planned);
         let id = prior.str_attr("identifier").to_string();
-        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
+        let Some(rds) = super::aws_configured(ctx.clients.rds().await, &mut resp.diagnostics) else { return };
         let deadline = tokio::time::Instant::now() + req.timeout;
         let left = || deadline.saturating_duration_since(tokio::time::Instant::now());
 
@@ -938,7 +938,7 @@ impl Resource<Clients> for ReadReplica {
 
     async fn delete(&self, ctx: &Context, req: DeleteRequest<'_>, resp: &mut DeleteResponse) {
         let id = req.prior.str_attr("identifier");
-        let Some(rds) = rds_client(ctx, &mut resp.diagnostics).await else { return };
+        let Some(rds) = super::aws_configured(ctx.clients.rds().await, &mut resp.diagnostics) else { return };
         let call = match final_snapshot(req.prior) {
             Ok(FinalSnapshot::NotPromoted) => rds.delete_db_instance().skip_final_snapshot(true).delete_automated_backups(true),
             // A promoted instance is a standalone database: its backups stay.

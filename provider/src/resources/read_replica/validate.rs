@@ -36,7 +36,7 @@ pub fn source_problem(source: &str) -> Result<(), String> {
     if parts.len() != 7 || !parts[1].starts_with("aws") || parts[2] != "rds" || parts[5] != "db" {
         return Err(shape.into());
     }
-    crate::aws_names::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
+    crate::aws::names::region_problem(parts[3]).map_err(|_| format!("{shape} (region {:?} is not a region name)", parts[3]))?;
     if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("{shape} (the account ID must be 12 digits)"));
     }
@@ -102,7 +102,7 @@ pub fn instance_class_problem(class: &str) -> Result<(), String> {
 /// Availability zones: a region name followed by a letter, e.g. `us-east-1a`.
 pub fn availability_zone_problem(az: &str) -> Result<(), String> {
     let (region, zone) = az.split_at(az.len().saturating_sub(1));
-    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::aws_names::region_problem(region).is_ok() {
+    if zone.bytes().all(|b| b.is_ascii_lowercase()) && !zone.is_empty() && crate::aws::names::region_problem(region).is_ok() {
         Ok(())
     } else {
         Err("is not an availability zone such as \"us-east-1a\"".into())
@@ -120,7 +120,7 @@ pub fn kms_key_arn_problem(arn: &str) -> Result<(), String> {
     if parts.len() != 6 || parts[0] != "arn" || !parts[1].starts_with("aws") || parts[2] != "kms" {
         return Err(shape.into());
     }
-    crate::aws_names::region_problem(parts[3]).map_err(|_| shape.to_string())?;
+    crate::aws::names::region_problem(parts[3]).map_err(|_| shape.to_string())?;
     let hex = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let account_ok = parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit());
     let key_ok = match parts[5].strip_prefix("key/") {

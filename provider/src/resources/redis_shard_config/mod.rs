@@ -25,9 +25,9 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 use tokio::time::Instant;
 
 use super::Context;
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws::elasticache;
+use crate::aws::error::{AwsError, ClientError, Service};
 use crate::clients::Clients;
-use crate::elasticache;
 use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
@@ -730,8 +730,7 @@ impl Resource<Clients> for RedisShardConfig {
 
     async fn modify_plan(&self, ctx: Option<&Context>, req: &PlanRequest<'_>, resp: &mut PlanResponse) {
         if let Some(ctx) = ctx {
-            if let Err(e) = ctx.clients.aws().await {
-                resp.diagnostics.error("AWS is not configured", e.to_string());
+            if super::aws_configured(ctx.clients.aws().await, &mut resp.diagnostics).is_none() {
                 return;
             }
         }

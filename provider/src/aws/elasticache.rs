@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
 use aws_sdk_elasticache::Client;
 
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws::error::{AwsError, ClientError, Service};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A refresh lists from its first read: a group read on its own costs two calls and

@@ -20,7 +20,7 @@ use aws_sdk_cloudfront::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::body::SdkBody;
 
-use crate::aws_error::{AwsError, ClientError, Service};
+use crate::aws::error::{AwsError, ClientError, Service};
 use crate::batch::Batcher;
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 

@@ -9,13 +9,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_rds::types::{DbInstance, Filter};
-use scaling_schema::Diagnostics;
 
-use crate::aws_error::{AwsError, ClientError, Kind, Service};
+use crate::aws::error::{AwsError, ClientError, Kind, Service};
 use crate::batch::Batcher;
 use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
-use crate::resources::Context;
 
 /// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
 const FILTER_LIMIT: usize = 100;
@@ -133,15 +131,25 @@ fn waiter(max_wait: Duration) -> Waiter {
     Waiter::new(max_wait).with_delays(Duration::from_secs(2), Duration::from_secs(30))
 }
 
+/// Where an RDS wait reads the instance from, and the stop signal that ends it. The
+/// resources' Context is one (`clients.rs`): a wait needs no more of it, and this module stays
+/// below the resources.
+pub trait InstanceSource: Sync {
+    /// The instance as RDS reports it now; None when it does not exist.
+    fn instance(&self, id: &str) -> impl std::future::Future<Output = Result<Option<DbInstance>, ClientError>> + Send;
+    /// Fires on Terraform's StopProvider.
+    fn stop(&self) -> &tokio_util::sync::CancellationToken;
+}
+
 /// Waits until instance `id` is usable and has become what `done` checks.
 pub async fn wait_available(
-    ctx: &Context,
+    ctx: &impl InstanceSource,
     id: &str,
     max_wait: Duration,
     done: impl Fn(&DbInstance) -> bool,
 ) -> Result<DbInstance, WaitError<ClientError>> {
     waiter(max_wait)
-        .wait(&format!("DB instance {id} to become available"), &ctx.stop, || async {
+        .wait(&format!("DB instance {id} to become available"), ctx.stop(), || async {
             Ok(match look_up_in_wait(ctx, id).await? {
                 Err(why) => Acceptor::Retry(why),
                 // Just after a create call the instance may not be listed yet.
@@ -162,9 +170,9 @@ pub async fn wait_available(
 }
 
 /// Waits until instance `id` is gone.
-pub async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result<(), WaitError<ClientError>> {
+pub async fn wait_deleted(ctx: &impl InstanceSource, id: &str, max_wait: Duration) -> Result<(), WaitError<ClientError>> {
     waiter(max_wait)
-        .wait(&format!("DB instance {id} to be deleted"), &ctx.stop, || async {
+        .wait(&format!("DB instance {id} to be deleted"), ctx.stop(), || async {
             Ok(match look_up_in_wait(ctx, id).await? {
                 Err(why) => Acceptor::Retry(why),
                 Ok(None) => Acceptor::Success(()),
@@ -177,21 +185,10 @@ pub async fn wait_deleted(ctx: &Context, id: &str, max_wait: Duration) -> Result
 /// A look-up during a wait. Throttling or a dropped connection says nothing about the
 /// instance, so the wait goes on (Err inside: why this poll learned nothing) rather than
 /// failing a 40-minute create over one unlucky call.
-async fn look_up_in_wait(ctx: &Context, id: &str) -> Result<Result<Option<DbInstance>, String>, ClientError> {
-    match ctx.clients.rds_instance(id).await {
+async fn look_up_in_wait(ctx: &impl InstanceSource, id: &str) -> Result<Result<Option<DbInstance>, String>, ClientError> {
+    match ctx.instance(id).await {
         Err(e) if e.is_transient() => Ok(Err(e.to_string())),
         other => other.map(Ok),
-    }
-}
-
-/// The RDS client, or an error diagnostic saying why there is none (no region, for one).
-pub async fn rds_client<'a>(ctx: &'a Context, diags: &mut Diagnostics) -> Option<&'a aws_sdk_rds::Client> {
-    match ctx.clients.rds().await {
-        Ok(rds) => Some(rds),
-        Err(e) => {
-            diags.error("AWS is not configured", e.to_string());
-            None
-        }
     }
 }
 
@@ -256,7 +253,7 @@ pub fn parameter_groups_pending_reboot(i: &DbInstance) -> Vec<String> {
 /// such an instance is waited for until it is usable, within `max_wait`, and the call is made
 /// again from `call`.
 pub async fn modify_when_usable(
-    ctx: &Context,
+    ctx: &impl InstanceSource,
     id: &str,
     max_wait: Duration,
     call: impl Fn() -> aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluentBuilder,
@@ -273,7 +270,7 @@ pub async fn modify_when_usable(
             return Err(WaitError::Api(e.into()));
         }
         tracing::info!(identifier = id, error = %e, "the instance is busy; waiting until it takes the modification");
-        if !pause_before_retry(&ctx.stop, &mut pause).await {
+        if !pause_before_retry(ctx.stop(), &mut pause).await {
             return Err(WaitError::Stopped { what: format!("DB instance {id} to take the modification") });
         }
         wait_available(ctx, id, deadline.saturating_duration_since(tokio::time::Instant::now()), |_| true).await?;
