@@ -9,7 +9,7 @@ use aws_sdk_rds::types::DbInstance;
 use kube::api::{Api, DynamicObject};
 use scaling_testkit::{FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
 use terraform_provider_scaling::aws::rds::InstanceLookup;
-use terraform_provider_scaling::kube_list::ObjectListings;
+use terraform_provider_scaling::kube::list::ObjectListings;
 use terraform_provider_scaling::refresh::WriteCount;
 
 /// Held by every test here that calls RDS or ElastiCache: the tests of one binary share a moto

@@ -16,7 +16,7 @@ use crate::aws::cloudfront::{Described, DistributionLookup};
 use crate::aws::elasticache::RefreshReads as ElastiCacheReads;
 use crate::aws::error::ClientError;
 use crate::aws::rds::InstanceLookup;
-use crate::kube_list::ObjectListings;
+use crate::kube::list::ObjectListings;
 use crate::refresh::WriteCount;
 
 /// Endpoint overrides for emulators and VPC endpoints.
@@ -188,24 +188,20 @@ impl Clients {
         Ok((client, apis))
     }
 
-    /// Whether the namespace exists: None when the kubeconfig's user may not read namespaces
-    /// (a service account bound to one namespace), which says nothing either way.
+    /// Whether the namespace exists (`kube::namespace::exists`), remembered once it does.
     pub async fn kube_namespace_exists(&self, name: &str) -> Result<Option<bool>, String> {
         let (client, apis) = self.kube().await?;
         let mut known = self.kube_namespaces.lock().await;
         if known.contains(name) {
             return Ok(Some(true));
         }
-        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
-        match namespaces.get_opt(name).await {
-            Ok(Some(_)) => {
-                known.insert(name.to_string());
-                Ok(Some(true))
-            }
-            Ok(None) => Ok(Some(false)),
-            Err(kube::Error::Api(status)) if status.code == 403 => Ok(None),
-            Err(e) => Err(crate::kube_error::describe(&format!("reading namespace {name}"), &e, &apis.server)),
+        let found = crate::kube::namespace::exists(client, name)
+            .await
+            .map_err(|e| crate::kube::error::describe(&format!("reading namespace {name}"), &e, &apis.server))?;
+        if found == Some(true) {
+            known.insert(name.to_string());
         }
+        Ok(found)
     }
 
     /// Kubernetes objects for ReadResource: a refresh that reads several of one kind in one
@@ -557,7 +553,8 @@ async fn connect_kube(
 
 /// Which autoscaling APIs the cluster serves now.
 async fn discover(client: &kube::Client, server: &str) -> Result<KubeApis, String> {
-    let groups = client.list_api_groups().await.map_err(|e| crate::kube_error::describe("listing the cluster's API groups", &e, server))?;
+    let groups =
+        client.list_api_groups().await.map_err(|e| crate::kube::error::describe("listing the cluster's API groups", &e, server))?;
     let versions = |group: &str| -> Vec<String> {
         groups.groups.iter().filter(|g| g.name == group).flat_map(|g| g.versions.iter().map(|v| v.version.clone())).collect()
     };

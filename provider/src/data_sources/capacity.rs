@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use crate::aws::error::{AwsError, Service};
 use crate::clients::Clients;
 use crate::framework::{DataSource, ReadDataRequest, ReadDataResponse};
-use crate::kube_error;
+use crate::kube::error as kube_error;
 use crate::resources::profile::validate::{dns_label_problem, dns_subdomain_problem};
 use crate::resources::read_replica::validate::identifier_problem;
 use crate::resources::redis_shard_config::validate::replication_group_id_problem;

@@ -29,8 +29,8 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::kube_apply::{apply, ownership, FIELD_MANAGER};
-use crate::kube_error;
+use crate::kube::apply::{apply, ownership, FIELD_MANAGER};
+use crate::kube::error as kube_error;
 
 pub struct ConnectionPool;
 

@@ -25,8 +25,8 @@ use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use crate::kube_apply::{apply, ownership, refuse_takeover, FIELD_MANAGER};
-use crate::kube_error;
+use crate::kube::apply::{apply, ownership, refuse_takeover, FIELD_MANAGER};
+use crate::kube::error as kube_error;
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
 use validate::{
     annotation_value_problem, api_version_problem, cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, kind_problem,

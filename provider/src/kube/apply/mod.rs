@@ -6,7 +6,7 @@ pub mod ownership;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::Value as Json;
 
-use crate::kube_error;
+use crate::kube::error as kube_error;
 
 /// Server-side apply field manager: the fields this provider owns.
 pub const FIELD_MANAGER: &str = "terraform-provider-scaling";
