@@ -8,14 +8,14 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eks::types::{Nodegroup, NodegroupScalingConfig, Update, UpdateStatus};
+use aws_sdk_eks::types::{Nodegroup, NodegroupScalingConfig};
 use scaling_schema::validator::{int_between, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
 use super::Context;
-use crate::aws::error::{AwsError, ClientError, Service};
+use crate::aws::eks::{self, sizes_of};
+use crate::aws::error::ClientError;
 use crate::clients::Clients;
-use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
@@ -47,29 +47,11 @@ fn node_group_name_problem(name: &str) -> Result<(), String> {
     name_problem(name, 63)
 }
 
-/// The sizes a node group has: (min, max, desired).
-type Sizes = (i64, i64, i64);
-
-fn sizes_of(n: &Nodegroup) -> Option<Sizes> {
-    let s = n.scaling_config()?;
-    Some((i64::from(s.min_size()?), i64::from(s.max_size()?), i64::from(s.desired_size().unwrap_or(0))))
-}
-
 /// The desired size to send: the configured one, or, when the autoscaler owns it, the current
 /// one only if the new range leaves it outside (EKS refuses a desired size out of range), moved
 /// to the nearest bound.
 fn desired_to_send(configured: Option<i64>, current: i64, min: i64, max: i64) -> Option<i64> {
     configured.or_else(|| (current < min || current > max).then(|| current.clamp(min, max)))
-}
-
-fn eks_error<E>(
-    operation: &'static str,
-    e: &aws_sdk_eks::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> AwsError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    AwsError::from_sdk(Service::Eks, operation, e)
 }
 
 impl NodeGroup {
@@ -79,18 +61,7 @@ impl NodeGroup {
     }
 
     async fn describe(ctx: &Context, cluster: &str, name: &str) -> Result<Option<Nodegroup>, ClientError> {
-        let eks = ctx.clients.eks().await?;
-        match eks.describe_nodegroup().cluster_name(cluster).nodegroup_name(name).send().await {
-            Ok(out) => Ok(out.nodegroup),
-            Err(e) => {
-                let e = eks_error("DescribeNodegroup", &e);
-                if e.is_not_found() {
-                    Ok(None)
-                } else {
-                    Err(e.into())
-                }
-            }
-        }
+        eks::find(ctx.clients.eks().await?, cluster, name).await
     }
 
     /// State from what EKS reports; the desired size is the reported one (the autoscaler's,
@@ -111,103 +82,18 @@ impl NodeGroup {
         ])
     }
 
-    /// Waits for update `id` to end: Successful, or Failed / Cancelled with EKS's errors.
-    async fn wait_for_update(ctx: &Context, cluster: &str, name: &str, id: &str, max_wait: Duration) -> Result<(), String> {
-        let eks = ctx.clients.eks().await.map_err(|e| e.to_string())?;
-        let waited: Result<(), WaitError<String>> = Waiter::new(max_wait)
-            .with_delays(Duration::from_secs(2), Duration::from_secs(20))
-            .wait(&format!("update {id} of node group {cluster}/{name}"), &ctx.stop, || async {
-                let update: Update = match eks.describe_update().name(cluster).nodegroup_name(name).update_id(id).send().await {
-                    Ok(out) => match out.update {
-                        Some(u) => u,
-                        None => return Ok(Acceptor::Retry("no update in the answer".into())),
-                    },
-                    Err(e) => return eks_error("DescribeUpdate", &e).in_wait(),
-                };
-                Ok(match update.status() {
-                    Some(UpdateStatus::Successful) => Acceptor::Success(()),
-                    Some(status @ (UpdateStatus::Failed | UpdateStatus::Cancelled)) => {
-                        let errors: Vec<String> = update
-                            .errors()
-                            .iter()
-                            .map(|e| {
-                                format!(
-                                    "{}: {}",
-                                    e.error_code().map(|c| c.as_str()).unwrap_or("error"),
-                                    e.error_message().unwrap_or("no message")
-                                )
-                            })
-                            .collect();
-                        Acceptor::Failure(format!("{}: {}", status.as_str(), errors.join("; ")))
-                    }
-                    other => Acceptor::Retry(other.map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into())),
-                })
-            })
-            .await;
-        waited.map_err(|e| e.to_string())
-    }
-
     /// Sends the configured scaling config (the desired size only as `desired_to_send` says)
-    /// and waits for the update. A node group already updating (by someone else, or by a
-    /// cluster autoscaler that keeps at it) is waited for and asked again, as often as the
-    /// timeout allows: EKS takes one update at a time.
+    /// and waits for the update, waiting out another update first (`eks::update_scaling_config`).
     async fn apply_sizes(ctx: &Context, config: &Value, planned: &Value, max_wait: Duration) -> Result<(), String> {
         let (cluster, name) = (planned.str_attr("cluster_name"), planned.str_attr("node_group_name"));
         let eks = ctx.clients.eks().await.map_err(|e| e.to_string())?;
-        let deadline = tokio::time::Instant::now() + max_wait;
-        let mut pause = Duration::from_secs(1);
-        loop {
-            let current = Self::describe(ctx, cluster, name)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("node group {cluster}/{name} no longer exists"))?;
-            let (min, max) = (planned.attr("min_size").as_i64().unwrap_or(0), planned.attr("max_size").as_i64().unwrap_or(1));
-            let current_desired = sizes_of(&current).map_or(0, |s| s.2);
+        let (min, max) = (planned.attr("min_size").as_i64().unwrap_or(0), planned.attr("max_size").as_i64().unwrap_or(1));
+        eks::update_scaling_config(eks, &ctx.stop, cluster, name, max_wait, |current| {
+            let current_desired = sizes_of(current).map_or(0, |s| s.2);
             let desired = desired_to_send(config.attr("desired_size").as_i64(), current_desired, min, max);
-            let sizes = NodegroupScalingConfig::builder()
-                .min_size(min as i32)
-                .max_size(max as i32)
-                .set_desired_size(desired.map(|d| d as i32))
-                .build();
-            match eks.update_nodegroup_config().cluster_name(cluster).nodegroup_name(name).scaling_config(sizes).send().await {
-                Ok(out) => {
-                    let id =
-                        out.update.and_then(|u| u.id).ok_or_else(|| "UpdateNodegroupConfig: the answer holds no update id".to_string())?;
-                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    return Self::wait_for_update(ctx, cluster, name, &id, left).await;
-                }
-                Err(e) => {
-                    let e = eks_error("UpdateNodegroupConfig", &e);
-                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    if e.code.as_deref() != Some("ResourceInUseException") || left <= pause {
-                        return Err(e.to_string());
-                    }
-                    tracing::info!(cluster, node_group = name, "node group busy with another update; waiting for it");
-                    if !pause_before_retry(&ctx.stop, &mut pause).await {
-                        return Err(format!("stopped by Terraform while waiting out another update: {e}"));
-                    }
-                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    Self::wait_active(ctx, cluster, name, left).await?;
-                }
-            }
-        }
-    }
-
-    async fn wait_active(ctx: &Context, cluster: &str, name: &str, max_wait: Duration) -> Result<(), String> {
-        let waited: Result<(), WaitError<String>> = Waiter::new(max_wait)
-            .with_delays(Duration::from_secs(2), Duration::from_secs(20))
-            .wait(&format!("node group {cluster}/{name} to finish its update"), &ctx.stop, || async {
-                Ok(match Self::describe(ctx, cluster, name).await {
-                    // DEGRADED (instances could not launch) can last: it takes updates all the same.
-                    Ok(Some(n)) if n.status().is_some_and(|s| matches!(s.as_str(), "ACTIVE" | "DEGRADED")) => Acceptor::Success(()),
-                    Ok(Some(n)) => Acceptor::Retry(n.status().map(|s| s.as_str().to_string()).unwrap_or_default()),
-                    Ok(None) => Acceptor::Failure("the node group no longer exists".into()),
-                    Err(ClientError::Aws(e)) => e.in_wait()?,
-                    Err(e) => return Err(e.to_string()),
-                })
-            })
-            .await;
-        waited.map_err(|e| e.to_string())
+            NodegroupScalingConfig::builder().min_size(min as i32).max_size(max as i32).set_desired_size(desired.map(|d| d as i32)).build()
+        })
+        .await
     }
 
     /// Brings the node group to the planned sizes and reports its state; on failure the
