@@ -5,6 +5,7 @@
 //! its caller.
 
 pub mod cloudfront;
+pub mod cloudwatch;
 pub mod eks;
 pub mod elasticache;
 pub mod error;

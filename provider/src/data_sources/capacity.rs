@@ -8,17 +8,16 @@
 //! connections and Redis memory from CloudWatch, the maximum over `window`. All CloudWatch
 //! series are fetched with one GetMetricData call.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use aws_sdk_cloudwatch::types::MetricDataQuery;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use scaling_schema::validator::{go_duration, int_between, parse_duration, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting, Schema, Type, Value};
 use serde_json::Value as Json;
 
-use crate::aws::error::{AwsError, Service};
+use crate::aws::cloudwatch::{self, combined, maximum_per_minute, PeaksAndLatest};
 use crate::clients::Clients;
 use crate::framework::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::kube::error as kube_error;
@@ -35,9 +34,6 @@ const DEFAULT_WINDOW: &str = "1h";
 /// KEDA's default when a ScaledObject sets no maxReplicaCount.
 const KEDA_DEFAULT_MAX: i64 = 100;
 const MAX_WINDOW: Duration = Duration::from_secs(15 * 24 * 3600);
-/// GetMetricData's limit ("You can include as many as 500 queries in one GetMetricData
-/// operation", CloudWatch API Reference).
-const MAX_QUERIES_PER_CALL: usize = 500;
 
 /// One line of the table.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -127,40 +123,14 @@ impl Capacity {
         Err(format!("no HorizontalPodAutoscaler or ScaledObject named {namespace}/{name}"))
     }
 
-    /// The CloudWatch series each database and Redis line needs, fetched at once: query id =>
-    /// (maximum over the window, the latest value).
-    async fn metrics(
-        ctx: &Context,
-        queries: Vec<MetricDataQuery>,
-        window: Duration,
-    ) -> Result<BTreeMap<String, (Option<f64>, Option<f64>)>, String> {
+    /// The CloudWatch series the database and Redis lines need. None asked, no client: a table
+    /// of autoscalers alone needs no AWS settings.
+    async fn metrics(ctx: &Context, queries: Vec<MetricDataQuery>, window: Duration) -> Result<PeaksAndLatest, String> {
         if queries.is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(PeaksAndLatest::new());
         }
-        let cloudwatch = ctx.clients.cloudwatch().await.map_err(|e| e.to_string())?;
-        let end = aws_smithy_types::DateTime::from(std::time::SystemTime::now());
-        let start = aws_smithy_types::DateTime::from(std::time::SystemTime::now() - window);
-        let mut series: BTreeMap<String, Vec<(aws_smithy_types::DateTime, f64)>> = BTreeMap::new();
-        // GetMetricData takes at most 500 queries a call: a large group, or many, take several.
-        for batch in queries.chunks(MAX_QUERIES_PER_CALL) {
-            let call = cloudwatch.get_metric_data().set_metric_data_queries(Some(batch.to_vec())).start_time(start).end_time(end);
-            let mut pages = call.into_paginator().send();
-            while let Some(page) = pages.next().await {
-                let page = page.map_err(|e| AwsError::from_sdk(Service::CloudWatch, "GetMetricData", &e).to_string())?;
-                for result in page.metric_data_results() {
-                    let points = result.timestamps().iter().copied().zip(result.values().iter().copied());
-                    series.entry(result.id().unwrap_or_default().to_string()).or_default().extend(points);
-                }
-            }
-        }
-        Ok(series
-            .into_iter()
-            .map(|(id, points)| {
-                let peak = points.iter().map(|(_, v)| *v).fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-                let latest = points.iter().max_by_key(|(t, _)| *t).map(|(_, v)| *v);
-                (id, (peak, latest))
-            })
-            .collect())
+        let client = ctx.clients.cloudwatch().await.map_err(|e| e.to_string())?;
+        cloudwatch::peaks_and_latest(client, queries, window).await
     }
 }
 
@@ -184,30 +154,6 @@ fn hpa_line(hpa: &Json, limit: Option<i64>) -> Line {
         peak: current.max(desired).map(|n| n as f64),
         limit: limit.map(|n| n as f64),
     }
-}
-
-/// A GetMetricData query: the series' maximum per minute.
-fn query(id: String, namespace: &str, metric: &str, dimension: (&str, &str)) -> MetricDataQuery {
-    let metric = Metric::builder()
-        .namespace(namespace)
-        .metric_name(metric)
-        .dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build())
-        .build();
-    MetricDataQuery::builder()
-        .id(id)
-        .metric_stat(MetricStat::builder().metric(metric).period(60).stat("Maximum").build())
-        .return_data(true)
-        .build()
-}
-
-/// Folds the series of several queries (a Redis group's member clusters) into one: the highest
-/// peak, and the highest latest value.
-fn combined(found: &BTreeMap<String, (Option<f64>, Option<f64>)>, ids: &[String]) -> (Option<f64>, Option<f64>) {
-    let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    ids.iter().filter_map(|id| found.get(id)).fold((None, None), |(p, l), (peak, latest)| (max(p, *peak), max(l, *latest)))
 }
 
 #[async_trait]
@@ -335,7 +281,7 @@ impl DataSource<Clients> for Capacity {
             let id = block.str_attr("db_instance_identifier");
             match ctx.clients.rds_instance(id).await {
                 Ok(Some(instance)) => {
-                    queries.push(query(format!("db{i}"), "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", id)));
+                    queries.push(maximum_per_minute(format!("db{i}"), "AWS/RDS", "DatabaseConnections", ("DBInstanceIdentifier", id)));
                     databases.push((
                         block.clone(),
                         instance.db_instance_class().map(str::to_string),
@@ -371,14 +317,19 @@ impl DataSource<Clients> for Capacity {
             let members: Vec<String> = group.member_clusters().to_vec();
             let ids: Vec<String> = (0..members.len()).map(|m| format!("redis{i}m{m}")).collect();
             for (query_id, member) in ids.iter().zip(&members) {
-                queries.push(query(query_id.clone(), "AWS/ElastiCache", "DatabaseMemoryUsagePercentage", ("CacheClusterId", member)));
+                queries.push(maximum_per_minute(
+                    query_id.clone(),
+                    "AWS/ElastiCache",
+                    "DatabaseMemoryUsagePercentage",
+                    ("CacheClusterId", member),
+                ));
             }
             groups.push((block.clone(), group.cache_node_type().map(str::to_string), ids));
         }
         if resp.diagnostics.has_errors() {
             return;
         }
-        let found = match Capacity::metrics(ctx, queries, window).await {
+        let found = match Self::metrics(ctx, queries, window).await {
             Ok(found) => found,
             Err(e) => {
                 resp.diagnostics.error("Cannot read CloudWatch metrics", e);
@@ -454,12 +405,5 @@ mod tests {
         assert_eq!(Line { current: Some(300.0), peak: Some(800.0), limit: Some(2000.0), ..Line::default() }.headroom_percent(), Some(60.0));
         assert_eq!(Line { current: None, peak: None, limit: Some(100.0), ..Line::default() }.headroom_percent(), None);
         assert_eq!(Line { current: Some(1.0), peak: Some(2.0), limit: Some(3.0), ..Line::default() }.headroom_percent(), Some(33.3));
-    }
-
-    #[test]
-    fn a_groups_fullest_node_counts() {
-        let found: BTreeMap<String, (Option<f64>, Option<f64>)> =
-            [("a".into(), (Some(40.0), Some(30.0))), ("b".into(), (Some(55.0), Some(20.0)))].into_iter().collect();
-        assert_eq!(combined(&found, &["a".into(), "b".into()]), (Some(55.0), Some(30.0)));
     }
 }
