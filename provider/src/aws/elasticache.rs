@@ -11,6 +11,7 @@ use aws_sdk_elasticache::types::{CacheCluster, ReplicationGroup};
 use aws_sdk_elasticache::Client;
 
 use crate::aws::error::{AwsError, ClientError, Service};
+use crate::framework::wait::{Acceptor, Waiter};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A refresh lists from its first read: a group read on its own costs two calls and
@@ -132,4 +133,74 @@ async fn list_clusters(client: &Client) -> Result<HashMap<String, CacheCluster>,
         found.extend(page.cache_clusters.unwrap_or_default().into_iter().filter_map(|c| Some((c.cache_cluster_id.clone()?, c))));
     }
     Ok(found)
+}
+
+/// An ElastiCache call's failure, classified.
+pub fn error<E>(
+    operation: &'static str,
+    e: &aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> AwsError
+where
+    E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    AwsError::from_sdk(Service::ElastiCache, operation, e)
+}
+
+/// Statuses of a group or member cluster that nothing recovers from.
+const FAILED: &[&str] = &["create-failed", "incompatible-network", "restore-failed"];
+
+/// Waits until group `id` and every member cluster are `available` and `done` holds of the
+/// group and its members (right after a call ElastiCache may still report the old shape as
+/// `available`), then returns both. A failed status ends the wait at once. Each poll describes
+/// the group's own members, not every cluster in the region.
+pub async fn wait_settled(
+    client: &Client,
+    stop: &tokio_util::sync::CancellationToken,
+    id: &str,
+    max_wait: Duration,
+    done: impl Fn(&ReplicationGroup, &HashMap<String, CacheCluster>) -> bool,
+) -> Result<(ReplicationGroup, HashMap<String, CacheCluster>), String> {
+    Waiter::new(max_wait)
+        .with_delays(Duration::from_millis(250), Duration::from_secs(30))
+        .wait(&format!("replication group {id} and its member clusters to be available"), stop, || async {
+            let rg = match client.describe_replication_groups().replication_group_id(id).send().await {
+                Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
+                Err(e) => return error("DescribeReplicationGroups", &e).in_wait(),
+            };
+            let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
+            let status = rg.status().unwrap_or("unknown");
+            if FAILED.contains(&status) {
+                return Ok(Acceptor::Failure(format!("replication group {id} is {status}")));
+            }
+            if status != "available" {
+                return Ok(Acceptor::Retry(format!("group {status}")));
+            }
+            let members = match clusters(client, rg.member_clusters()).await {
+                Ok(members) => members,
+                Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
+                Err(e) => return Err(e.to_string()),
+            };
+            let member_status = |m: &String| {
+                members.get(m).and_then(|c| c.cache_cluster_status()).unwrap_or(if members.contains_key(m) {
+                    "unknown"
+                } else {
+                    "not listed"
+                })
+            };
+            if let Some(m) = rg.member_clusters().iter().find(|m| FAILED.contains(&member_status(m))) {
+                return Ok(Acceptor::Failure(format!("member cluster {m} is {}", member_status(m))));
+            }
+            let busy: Vec<String> = rg
+                .member_clusters()
+                .iter()
+                .filter(|m| member_status(m) != "available")
+                .map(|m| format!("{m} {}", member_status(m)))
+                .collect();
+            if !busy.is_empty() {
+                return Ok(Acceptor::Retry(busy.join(", ")));
+            }
+            Ok(if done(&rg, &members) { Acceptor::Success((rg, members)) } else { Acceptor::Retry("the change has not shown yet".into()) })
+        })
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -26,9 +26,8 @@ use tokio::time::Instant;
 
 use super::Context;
 use crate::aws::elasticache;
-use crate::aws::error::{AwsError, ClientError, Service};
+use crate::aws::error::ClientError;
 use crate::clients::Clients;
-use crate::framework::wait::{Acceptor, Waiter};
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
@@ -96,6 +95,14 @@ impl Group {
     }
 
     /// The node type the group will have once the maintenance window passes.
+    /// The group as a settled wait leaves it: with the node type its members hold pending.
+    fn settled(rg: &ReplicationGroup, members: &std::collections::HashMap<String, CacheCluster>) -> Group {
+        let mut group = Group::of(rg);
+        group.pending_node_type =
+            members.values().find_map(|c| c.pending_modified_values().and_then(|p| p.cache_node_type())).map(str::to_string);
+        group
+    }
+
     fn effective_node_type(&self) -> &str {
         self.pending_node_type.as_deref().unwrap_or(&self.node_type)
     }
@@ -128,16 +135,6 @@ impl Group {
     fn removed_by(&self, count: usize) -> Vec<String> {
         self.node_groups.iter().skip(count).map(|g| g.0.clone()).collect()
     }
-}
-
-fn elasticache_error<E>(
-    operation: &'static str,
-    e: &aws_sdk_elasticache::error::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
-) -> AwsError
-where
-    E: aws_sdk_elasticache::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    AwsError::from_sdk(Service::ElastiCache, operation, e)
 }
 
 impl RedisShardConfig {
@@ -298,60 +295,13 @@ impl RedisShardConfig {
     }
 
     /// Waits until the group and every member cluster are `available` and the group shows
-    /// what `done` checks (right after a call ElastiCache may still report the old shape as
-    /// `available`). Statuses nothing recovers from end the wait at once.
+    /// what `done` checks (`elasticache::wait_settled`); the group as it then is.
     async fn settled(ctx: &Context, id: &str, deadline: Instant, done: impl Fn(&Group) -> bool) -> Result<Group, String> {
-        const FAILED: &[&str] = &["create-failed", "incompatible-network", "restore-failed"];
         let client = ctx.clients.elasticache().await.map_err(|e| e.to_string())?;
         let left = deadline.saturating_duration_since(Instant::now());
-        Waiter::new(left)
-            .with_delays(Duration::from_millis(250), Duration::from_secs(30))
-            .wait(&format!("replication group {id} and its member clusters to be available"), &ctx.stop, || async {
-                let rg = match client.describe_replication_groups().replication_group_id(id).send().await {
-                    Ok(out) => out.replication_groups.unwrap_or_default().into_iter().next(),
-                    Err(e) => {
-                        return elasticache_error("DescribeReplicationGroups", &e).in_wait();
-                    }
-                };
-                let Some(rg) = rg else { return Ok(Acceptor::Failure(format!("replication group {id} no longer exists"))) };
-                let status = rg.status().unwrap_or("unknown");
-                if FAILED.contains(&status) {
-                    return Ok(Acceptor::Failure(format!("replication group {id} is {status}")));
-                }
-                if status != "available" {
-                    return Ok(Acceptor::Retry(format!("group {status}")));
-                }
-                let members = match elasticache::clusters(client, rg.member_clusters()).await {
-                    Ok(members) => members,
-                    Err(e) if e.is_transient() => return Ok(Acceptor::Retry(e.to_string())),
-                    Err(e) => return Err(e.to_string()),
-                };
-                let member_status = |m: &String| {
-                    members.get(m).and_then(|c| c.cache_cluster_status()).unwrap_or(if members.contains_key(m) {
-                        "unknown"
-                    } else {
-                        "not listed"
-                    })
-                };
-                if let Some(m) = rg.member_clusters().iter().find(|m| FAILED.contains(&member_status(m))) {
-                    return Ok(Acceptor::Failure(format!("member cluster {m} is {}", member_status(m))));
-                }
-                let busy: Vec<String> = rg
-                    .member_clusters()
-                    .iter()
-                    .filter(|m| member_status(m) != "available")
-                    .map(|m| format!("{m} {}", member_status(m)))
-                    .collect();
-                if !busy.is_empty() {
-                    return Ok(Acceptor::Retry(busy.join(", ")));
-                }
-                let mut group = Group::of(&rg);
-                group.pending_node_type =
-                    members.values().find_map(|c| c.pending_modified_values().and_then(|p| p.cache_node_type())).map(str::to_string);
-                Ok(if done(&group) { Acceptor::Success(group) } else { Acceptor::Retry("the change has not shown yet".into()) })
-            })
-            .await
-            .map_err(|e| e.to_string())
+        let (rg, members) =
+            elasticache::wait_settled(client, &ctx.stop, id, left, |rg, members| done(&Group::settled(rg, members))).await?;
+        Ok(Group::settled(&rg, &members))
     }
 
     /// One step: `call` looks at the group as it is now and sends what is still needed (None:
@@ -393,7 +343,7 @@ impl RedisShardConfig {
                     return Ok(());
                 }
                 Err(e) => {
-                    let e = elasticache_error(operation, &e);
+                    let e = elasticache::error(operation, &e);
                     let message = e.to_string();
                     match e.code.as_deref() {
                         Some("NoOperationFault") => return Ok(()),
