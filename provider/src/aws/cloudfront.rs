@@ -22,6 +22,7 @@ use aws_smithy_types::body::SdkBody;
 
 use crate::aws::error::{AwsError, ClientError, Service};
 use crate::batch::Batcher;
+use crate::framework::wait::{Acceptor, Waiter};
 use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A distribution config as CloudFront sent it, with the version it stands for.
@@ -189,4 +190,25 @@ impl Intercept for SendDocument {
         *request.body_mut() = SdkBody::from(self.0.clone());
         Ok(())
     }
+}
+
+/// Waits until CloudFront reports distribution `id` `Deployed` (every edge has the change).
+pub async fn wait_deployed(
+    client: &Client,
+    stop: &tokio_util::sync::CancellationToken,
+    id: &str,
+    max_wait: Duration,
+) -> Result<(), String> {
+    Waiter::new(max_wait)
+        .with_delays(Duration::from_secs(1), Duration::from_secs(30))
+        .wait(&format!("distribution {id} to be Deployed"), stop, || async {
+            match get_distribution(client, id).await {
+                Ok(Some((d, _))) if d.status() == "Deployed" => Ok(Acceptor::Success(())),
+                Ok(Some((d, _))) => Ok(Acceptor::Retry(d.status().to_string())),
+                Ok(None) => Ok(Acceptor::Failure(format!("distribution {id} no longer exists"))),
+                Err(e) => e.in_wait(),
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -20,10 +20,10 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type,
 use tokio::time::Instant;
 
 use super::Context;
-use crate::aws::cloudfront::{get_config, get_distribution, update_config, ConfigVersion, Described};
+use crate::aws::cloudfront::{self, get_config, update_config, ConfigVersion, Described};
 use crate::aws::error::ClientError;
 use crate::clients::Clients;
-use crate::framework::wait::{jitter, Acceptor, Waiter};
+use crate::framework::wait::jitter;
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
@@ -195,22 +195,10 @@ impl OriginShield {
         Err(WriteError::KeptChanging(distribution.to_string()))
     }
 
-    /// Waits until CloudFront reports the distribution `Deployed` (every edge has the change).
+    /// Waits until CloudFront reports the distribution `Deployed` (`cloudfront::wait_deployed`).
     async fn deployed(ctx: &Context, distribution: &str, deadline: Instant) -> Result<(), String> {
         let client = ctx.clients.cloudfront().await.map_err(|e| e.to_string())?;
-        let left = deadline.saturating_duration_since(Instant::now());
-        Waiter::new(left)
-            .with_delays(Duration::from_secs(1), Duration::from_secs(30))
-            .wait(&format!("distribution {distribution} to be Deployed"), &ctx.stop, || async {
-                match get_distribution(client, distribution).await {
-                    Ok(Some((d, _))) if d.status() == "Deployed" => Ok(Acceptor::Success(())),
-                    Ok(Some((d, _))) => Ok(Acceptor::Retry(d.status().to_string())),
-                    Ok(None) => Ok(Acceptor::Failure(format!("distribution {distribution} no longer exists"))),
-                    Err(e) => e.in_wait(),
-                }
-            })
-            .await
-            .map_err(|e| e.to_string())
+        cloudfront::wait_deployed(client, &ctx.stop, distribution, deadline.saturating_duration_since(Instant::now())).await
     }
 
     /// State as CloudFront has it now; None when the distribution or the origin is gone.
