@@ -51,4 +51,42 @@ mod layout {
         }
         assert!(found.is_empty(), "aws/ and kube/ must not import from above them:\n{}", found.join("\n"));
     }
+
+    /// Resources and data sources share through aws/, kube/ and resources/mod.rs (adopt,
+    /// the checks every resource makes), never through each other's modules.
+    #[test]
+    fn resources_and_data_sources_do_not_import_each_other() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let resources: Vec<String> = std::fs::read_dir(src.join("resources"))
+            .expect("src/resources")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p.is_dir())
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        let mut found = Vec::new();
+        let mut check = |path: &std::path::Path, own: Option<&str>| {
+            let text = std::fs::read_to_string(path).expect("source file");
+            for (n, line) in text.lines().enumerate() {
+                let other = resources
+                    .iter()
+                    .filter(|r| Some(r.as_str()) != own)
+                    .find(|r| line.contains(&format!("crate::resources::{r}")) || line.contains(&format!("super::{r}::")));
+                if let Some(r) = other.filter(|_| !line.trim_start().starts_with("//")) {
+                    found.push(format!("{}:{}: imports {r}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        };
+        for resource in &resources {
+            for entry in std::fs::read_dir(src.join("resources").join(resource)).expect("resource directory") {
+                check(&entry.expect("entry").path(), Some(resource));
+            }
+        }
+        for entry in std::fs::read_dir(src.join("data_sources")).expect("src/data_sources") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                check(&path, None);
+            }
+        }
+        assert!(found.is_empty(), "{}", found.join("\n"));
+    }
 }

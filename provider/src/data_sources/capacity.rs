@@ -18,13 +18,12 @@ use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, NestedBlock, 
 use serde_json::Value as Json;
 
 use crate::aws::cloudwatch::{self, combined, maximum_per_minute, PeaksAndLatest};
+use crate::aws::elasticache;
+use crate::aws::names::{identifier_problem, replication_group_id_problem};
 use crate::clients::Clients;
 use crate::framework::{DataSource, ReadDataRequest, ReadDataResponse};
 use crate::kube::error as kube_error;
-use crate::resources::profile::validate::{dns_label_problem, dns_subdomain_problem};
-use crate::resources::read_replica::validate::identifier_problem;
-use crate::resources::redis_shard_config::validate::replication_group_id_problem;
-use crate::resources::redis_shard_config::RedisShardConfig;
+use crate::kube::names::{dns_label_problem, dns_subdomain_problem};
 use crate::resources::Context;
 
 pub struct Capacity;
@@ -299,7 +298,7 @@ impl DataSource<Clients> for Capacity {
         let mut groups: Vec<(Value, Option<String>, Vec<String>)> = Vec::new();
         for (i, block) in config.attr("redis").elements().iter().enumerate() {
             let id = block.str_attr("replication_group_id");
-            let group = match RedisShardConfig::describe(ctx, id).await {
+            let group = match async { elasticache::describe_group(ctx.clients.elasticache().await?, id).await }.await {
                 Ok(group) => group,
                 Err(e) => {
                     resp.diagnostics.error_at(AttributePath::of("redis").index(i), "Cannot read the replication group", e.to_string());

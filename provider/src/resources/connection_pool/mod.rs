@@ -20,7 +20,6 @@ use scaling_schema::validator::string_check;
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 use serde_json::Value as Json;
 
-use super::profile::validate::{dns_label_problem, dns_subdomain_problem};
 use super::Context;
 use crate::clients::Clients;
 use crate::error_chain::clause;
@@ -31,6 +30,7 @@ use crate::framework::{
 };
 use crate::kube::apply::{apply, ownership, FIELD_MANAGER};
 use crate::kube::error as kube_error;
+use crate::kube::names::{dns_label_problem, dns_subdomain_problem};
 
 pub struct ConnectionPool;
 

@@ -13,8 +13,8 @@ use aws_sdk_rds::types::DbInstance;
 use scaling_schema::validator::{one_of, string_check};
 use scaling_schema::{Attribute, AttributePath, Block, Diagnostics, Schema, Type, Value};
 
-use super::read_replica::validate::{identifier_problem, instance_class_problem};
 use super::Context;
+use crate::aws::names::{identifier_problem, instance_class_problem};
 use crate::aws::rds::{self, wait_available};
 use crate::clients::Clients;
 use crate::framework::{

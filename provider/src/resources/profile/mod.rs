@@ -27,10 +27,11 @@ use crate::framework::{
 };
 use crate::kube::apply::{apply, ownership, refuse_takeover, FIELD_MANAGER};
 use crate::kube::error as kube_error;
+use crate::kube::names::{dns_label_problem, dns_subdomain_problem};
 use model::{wants_keda, Profile, HPA_KIND, KEDA_API_VERSION, KEDA_KIND};
 use validate::{
-    annotation_value_problem, api_version_problem, cron_problem, dns_label_problem, dns_subdomain_problem, host_port_problem, kind_problem,
-    label_value_problem, qualified_name_problem, timezone_problem,
+    annotation_value_problem, api_version_problem, cron_problem, host_port_problem, kind_problem, label_value_problem,
+    qualified_name_problem, timezone_problem,
 };
 
 pub struct ScalingProfile;

@@ -18,6 +18,7 @@ pub(crate) mod validate;
 
 use super::Context;
 use crate::aws::error::{AwsError, ClientError, Service};
+use crate::aws::names::{identifier_problem, instance_class_problem};
 use crate::aws::rds::{wait_available, wait_deleted};
 use crate::clients::Clients;
 use crate::framework::{
@@ -25,8 +26,8 @@ use crate::framework::{
     UpdateRequest, UpdateResponse,
 };
 use validate::{
-    availability_zone_problem, identifier_problem, instance_class_problem, kms_key_arn_problem, parameter_group_problem,
-    security_group_problem, source_problem, subnet_group_problem, tag_key_problem, tag_value_problem, MAX_TAGS, STORAGE_TYPES,
+    availability_zone_problem, kms_key_arn_problem, parameter_group_problem, security_group_problem, source_problem, subnet_group_problem,
+    tag_key_problem, tag_value_problem, MAX_TAGS, STORAGE_TYPES,
 };
 
 pub struct ReadReplica;

@@ -1,29 +1,6 @@
 //! Plan-time checks of RDS names and values, as the RDS API reference states them.
 
-/// RDS DB instance identifiers: 1 to 63 lowercase letters, digits or hyphens; first a letter;
-/// no two hyphens in a row and none at the end.
-pub fn identifier_problem(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 63 {
-        return Err("must be 1 to 63 characters long".into());
-    }
-    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err("must start with a letter".into());
-    }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-        return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
-    }
-    // RDS stores identifiers in lowercase; a mixed-case one would never be found again.
-    if id.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err("must be lowercase (RDS stores identifiers in lowercase)".into());
-    }
-    if id.contains("--") {
-        return Err("must not contain two consecutive hyphens".into());
-    }
-    if id.ends_with('-') {
-        return Err("must not end with a hyphen".into());
-    }
-    Ok(())
-}
+use crate::aws::names::identifier_problem;
 
 /// A source is an identifier in the provider's region, or the ARN of an instance in another
 /// region: `arn:aws:rds:REGION:ACCOUNT:db:IDENTIFIER` (any AWS partition).
@@ -72,32 +49,6 @@ fn tag_text_problem(text: &str) -> Result<(), String> {
 
 /// RDS allows at most 50 tags on a resource.
 pub const MAX_TAGS: usize = 50;
-
-/// An RDS DB instance class as the RDS User Guide lists them: `db.<family>.<size>` (e.g.
-/// `db.r6g.xlarge`, `db.m5d.24xlarge`), Aurora Serverless v2's `db.serverless`, and RDS for
-/// Oracle's optimized-CPU classes, `db.<family>.<size>.tpc<threads per core>.mem<ratio>x`
-/// (e.g. `db.r5.2xlarge.tpc2.mem4x`).
-pub fn instance_class_problem(class: &str) -> Result<(), String> {
-    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    let number = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    let parts: Vec<&str> = class.split('.').collect();
-    let ok = match parts.as_slice() {
-        ["db", "serverless"] => true,
-        ["db", family, size] => word(family) && word(size),
-        ["db", family, size, tpc, mem] => {
-            word(family)
-                && word(size)
-                && tpc.strip_prefix("tpc").is_some_and(number)
-                && mem.strip_prefix("mem").and_then(|m| m.strip_suffix('x')).is_some_and(number)
-        }
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err("is not an RDS instance class such as \"db.r6g.xlarge\", \"db.serverless\" or \"db.r5.2xlarge.tpc2.mem4x\"".into())
-    }
-}
 
 /// Availability zones: a region name followed by a letter, e.g. `us-east-1a`.
 pub fn availability_zone_problem(az: &str) -> Result<(), String> {
@@ -198,16 +149,7 @@ pub const STORAGE_TYPES: &[&str] = &["gp2", "gp3", "io1", "io2", "standard"];
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identifiers() {
-        for ok in ["skillancer-replica-2", "a", "db1", &"a".repeat(63)] {
-            assert!(identifier_problem(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "1db", "-db", "db-", "db--x", "db_x", "db.x", "Replica-2", &"a".repeat(64)] {
-            assert!(identifier_problem(bad).is_err(), "{bad}");
-        }
-    }
+    use crate::aws::names::instance_class_problem;
 
     #[test]
     fn sources() {

@@ -27,12 +27,13 @@ use tokio::time::Instant;
 use super::Context;
 use crate::aws::elasticache;
 use crate::aws::error::ClientError;
+use crate::aws::names::replication_group_id_problem;
 use crate::clients::Clients;
 use crate::framework::{
     CreateRequest, CreateResponse, DeleteRequest, DeleteResponse, PlanRequest, PlanResponse, ReadRequest, ReadResponse, Resource, Timeouts,
     UpdateRequest, UpdateResponse,
 };
-use validate::{is_larger, memory_warning, node_type_move_problem, node_type_problem, replication_group_id_problem};
+use validate::{is_larger, memory_warning, node_type_move_problem, node_type_problem};
 
 pub struct RedisShardConfig;
 
@@ -144,7 +145,7 @@ impl RedisShardConfig {
     }
 
     /// The group as ElastiCache reports it now, or None when it does not exist.
-    pub(crate) async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
+    async fn describe(ctx: &Context, id: &str) -> Result<Option<ReplicationGroup>, ClientError> {
         elasticache::describe_group(ctx.clients.elasticache().await?, id).await
     }
 

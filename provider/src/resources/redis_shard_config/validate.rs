@@ -1,26 +1,5 @@
 //! Plan-time checks of ElastiCache names, as the ElastiCache API reference states them.
 
-/// Replication group ids: 1 to 40 letters, digits or hyphens, starting with a letter, without
-/// a trailing or double hyphen; stored in lowercase, so only lowercase reads back the same.
-pub fn replication_group_id_problem(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > 40 {
-        return Err("must be 1 to 40 characters long".into());
-    }
-    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err("must start with a letter".into());
-    }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-        return Err(format!("contains {c:?}: only letters, digits and hyphens are allowed"));
-    }
-    if id.chars().any(|c| c.is_ascii_uppercase()) {
-        return Err("must be lowercase (ElastiCache stores ids in lowercase)".into());
-    }
-    if id.contains("--") || id.ends_with('-') {
-        return Err("must not end with a hyphen or contain two in a row".into());
-    }
-    Ok(())
-}
-
 /// Node types: `cache.FAMILY.SIZE`, e.g. `cache.r6g.xlarge`.
 pub fn node_type_problem(node_type: &str) -> Result<(), String> {
     let parts: Vec<&str> = node_type.split('.').collect();
@@ -95,16 +74,6 @@ pub fn node_type_move_problem(from: &str, to: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn group_ids() {
-        for ok in ["skillancer-redis", "a", "redis-prod-2"] {
-            assert!(replication_group_id_problem(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "1redis", "Redis", "redis--2", "redis-", "redis_2", &"r".repeat(41)] {
-            assert!(replication_group_id_problem(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn node_types_and_memory() {
