@@ -10,7 +10,7 @@ use kube::api::{Api, DynamicObject};
 use scaling_testkit::{FaultProxy, KubeCluster, Mirror, Moto, Workspace, REGION};
 use terraform_provider_scaling::aws::rds::InstanceLookup;
 use terraform_provider_scaling::kube::list::ObjectListings;
-use terraform_provider_scaling::refresh::WriteCount;
+use terraform_provider_scaling::reads::refresh::WriteCount;
 
 /// Held by every test here that calls RDS or ElastiCache: the tests of one binary share a moto
 /// and run at once, and these count its calls or inject faults for calls that name no object.

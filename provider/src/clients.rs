@@ -17,7 +17,7 @@ use crate::aws::elasticache::RefreshReads as ElastiCacheReads;
 use crate::aws::error::ClientError;
 use crate::aws::rds::InstanceLookup;
 use crate::kube::list::ObjectListings;
-use crate::refresh::WriteCount;
+use crate::reads::refresh::WriteCount;
 
 /// Endpoint overrides for emulators and VPC endpoints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,7 +1,6 @@
 //! terraform-provider-scaling: the scaling runbook as Terraform resources.
 
 pub mod aws;
-pub mod batch;
 pub mod clients;
 pub mod config;
 pub mod data_sources;
@@ -10,7 +9,7 @@ pub mod framework;
 pub mod kube;
 pub mod plugin;
 pub mod proto;
-pub mod refresh;
+pub mod reads;
 pub mod resources;
 pub mod server;
 pub mod stop;
@@ -24,14 +23,14 @@ pub fn provider_server() -> Arc<framework::ProviderServer<config::ScalingProvide
 
 #[cfg(test)]
 mod layout {
-    /// The layers hold: nothing under aws/ or kube/ names what sits above them, so no import
-    /// cycle runs through them (clients.rs builds on them, the resources on both).
+    /// The layers hold: nothing under aws/, kube/ or reads/ names what sits above them, so no
+    /// import cycle runs through them (clients.rs builds on them, the resources on all).
     #[test]
     fn the_backend_modules_import_nothing_above_them() {
         let above: Vec<String> =
             ["resources", "data_sources", "clients", "config", "server"].iter().map(|m| format!("crate::{m}")).collect();
         let mut found = Vec::new();
-        for layer in ["aws", "kube"] {
+        for layer in ["aws", "kube", "reads"] {
             let mut dirs = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(layer)];
             while let Some(dir) = dirs.pop() {
                 for entry in std::fs::read_dir(&dir).expect("source directory") {
@@ -49,7 +48,7 @@ mod layout {
                 }
             }
         }
-        assert!(found.is_empty(), "aws/ and kube/ must not import from above them:\n{}", found.join("\n"));
+        assert!(found.is_empty(), "aws/, kube/ and reads/ must not import from above them:\n{}", found.join("\n"));
     }
 
     /// Resources and data sources share through aws/, kube/ and resources/mod.rs (adopt,

@@ -21,9 +21,9 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_types::body::SdkBody;
 
 use crate::aws::error::{AwsError, ClientError, Service};
-use crate::batch::Batcher;
 use crate::framework::wait::{Acceptor, Waiter};
-use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
+use crate::reads::batch::Batcher;
+use crate::reads::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A distribution config as CloudFront sent it, with the version it stands for.
 pub struct ConfigVersion {

@@ -2,7 +2,7 @@
 //! Reading a group takes two calls (the group reports neither its engine version nor a node
 //! type waiting for the maintenance window, so its first member cluster is described too). A
 //! refresh that reads many groups shares one listing of the groups and one of the clusters
-//! instead (see `refresh`): neither call takes a list of ids.
+//! instead (see `reads::refresh`): neither call takes a list of ids.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use aws_sdk_elasticache::Client;
 
 use crate::aws::error::{AwsError, ClientError, Service};
 use crate::framework::wait::{Acceptor, Waiter};
-use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
+use crate::reads::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A refresh lists from its first read: a group read on its own costs two calls and
 /// nothing batches them, while a page of each listing answers a hundred. An account with far

@@ -198,7 +198,7 @@ pub enum ClientError {
     Aws(#[from] AwsError),
 }
 
-impl crate::batch::BatcherGone for ClientError {
+impl crate::reads::batch::BatcherGone for ClientError {
     fn batcher_gone() -> ClientError {
         ClientError::Setup("the look-up batcher has stopped".into())
     }

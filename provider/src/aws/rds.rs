@@ -2,7 +2,7 @@
 //! calls grows with the number of concurrent look-ups' batches, not with the number of
 //! resources: a `terraform plan` refreshes up to ten instances at once, and all of them share
 //! one filtered DescribeDBInstances. A refresh that reads many instances shares one listing of
-//! the account's instances (see `refresh`). Waits follow an instance through the statuses RDS
+//! the account's instances (see `reads::refresh`). Waits follow an instance through the statuses RDS
 //! reports until it is usable or gone.
 
 use std::collections::HashMap;
@@ -11,9 +11,9 @@ use std::time::Duration;
 use aws_sdk_rds::types::{DbInstance, Filter};
 
 use crate::aws::error::{AwsError, ClientError, Kind, Service};
-use crate::batch::Batcher;
 use crate::framework::wait::{pause_before_retry, Acceptor, WaitError, Waiter};
-use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
+use crate::reads::batch::Batcher;
+use crate::reads::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// DescribeDBInstances takes at most 100 values in a filter, and answers 100 records a page.
 const FILTER_LIMIT: usize = 100;

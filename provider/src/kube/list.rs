@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, TypeMeta};
 
-use crate::refresh::{ListingPolicy, SharedListing, WriteCount};
+use crate::reads::refresh::{ListingPolicy, SharedListing, WriteCount};
 
 /// A lone object in a namespace is read on its own; a second read of its kind lists them all.
 const LISTING: ListingPolicy = ListingPolicy { reads_before_listing: 1, max_age: Duration::from_secs(30) };
