@@ -51,8 +51,16 @@ if [ -z "$binary" ]; then
   cargo build --release --locked -p terraform-provider-scaling
   binary="$root/target/release/terraform-provider-scaling"
 fi
-scripts/release.sh --binary "$binary" --out "$work/dist" > /dev/null
-mirror="$work/dist/mirror"
+# A mirror per environment, so that two environments run at once never share one half-written.
+rm -rf "${work:?}/$environment"
+mkdir -p "$work/$environment"
+scripts/release.sh --binary "$binary" --out "$work/$environment/dist" > /dev/null
+mirror="$work/$environment/dist/mirror"
+
+# One moto and one cluster for every environment: started under a lock, so that two runs at
+# once do not both start them.
+exec 9> "$work/.backends.lock"
+flock 9
 
 py="$root/.tools/venv/bin/python"
 port="$(cat "$work/moto.port" 2>/dev/null || true)"
@@ -66,6 +74,7 @@ if ! alive "$(cat "$work/moto.pid" 2>/dev/null)"; then
 fi
 endpoint="http://127.0.0.1:$port"
 kubeconfig="$(KUBE_WITH_KEDA=1 scripts/kube-up.sh "$work/kube" 2> "$work/kube-up.log")" || { cat "$work/kube-up.log" >&2; exit 1; }
+flock -u 9
 
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 distribution="$("$py" scripts/local-objects.py "$endpoint" --source "skillancer-$environment" \
@@ -83,8 +92,6 @@ case "$answer" in
 esac
 
 # A fresh copy of the examples (modules are relative paths), as a checkout has them.
-rm -rf "${work:?}/$environment"
-mkdir -p "$work/$environment"
 cp -R examples "$work/$environment/examples"
 cd "$work/$environment/examples/environments/$environment"
 export HOME="$work/$environment" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
@@ -97,7 +104,7 @@ if [ "$command" = "drift" ]; then
   unset TF_CLI_CONFIG_FILE
   SCALING_PROVIDER_MIRROR="$mirror" exec ../../ci-drift-check/drift-check.sh
 fi
-cat > "$work/cli.tfrc" <<CFG
+cat > "$work/$environment/cli.tfrc" <<CFG
 provider_installation {
   filesystem_mirror {
     path    = "$mirror"
@@ -108,7 +115,7 @@ provider_installation {
   }
 }
 CFG
-export TF_CLI_CONFIG_FILE="$work/cli.tfrc"
+export TF_CLI_CONFIG_FILE="$work/$environment/cli.tfrc"
 terraform init -input=false > "$work/$environment/init.log" 2>&1 || { cat "$work/$environment/init.log" >&2; exit 1; }
 case "$command" in
   plan) exec terraform plan -input=false -detailed-exitcode ;;

@@ -385,10 +385,12 @@ fn drift_check_from_a_fresh_checkout(
     let failed = broken.run_in(Job::GitHubActions, "production", drift.checkout);
     assert_eq!(failed.code, 1, "{}", failed.log);
     let report = failed.artifact.expect("a report of the failure, not yesterday's");
-    assert!(!report.contains("db.r6g.4xlarge"), "{report}");
+    assert!(!report.contains("| `module."), "no row of yesterday's report:\n{report}");
     assert!(report.contains("The drift check failed"), "{report}");
-    let errors: Vec<&str> = report.lines().filter(|l| l.starts_with("- **")).collect();
+    let (errors, warned) = report.split_once("Terraform also warned:").unwrap_or((&report, ""));
+    let errors: Vec<&str> = errors.lines().filter(|l| l.starts_with("- **")).collect();
     assert_eq!(errors.len(), 1, "one error, said once:\n{report}");
+    assert!(warned.contains("Class change deferred to the maintenance window"), "the plan's warnings are kept:\n{report}");
     assert!(errors[0].contains("(9 times)") && errors[0].contains(&billing.to_string()), "{report}");
 }
 
@@ -443,18 +445,8 @@ fn drift_report_orders_rows_and_hides_only_sensitive_values() {
         ],
         "resource_changes": [],
     });
-    let mut child = std::process::Command::new("python3")
-        .arg(repo_root().join("examples/ci-drift-check/drift-report.py"))
-        .arg("test")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("run drift-report.py");
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(plan.to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "drift exits 2");
-    let report = String::from_utf8(out.stdout).unwrap();
+    let (code, report) = drift_report(&plan, &[]);
+    assert_eq!(code, 2, "drift exits 2");
     let rows: Vec<&str> = report.lines().filter(|l| l.starts_with("| `")).collect();
     assert_eq!(
         rows,
@@ -550,4 +542,72 @@ fn the_environment_command_sets_everything_up_from_a_fresh_clone() {
     let (code, out) = run(&["staging", "destroy"]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Destroy complete!"), "{out}");
+}
+
+/// drift-report.py ENVIRONMENT with `plan` on stdin and `args`; its exit code and report.
+fn drift_report(plan: &Value, args: &[&std::ffi::OsStr]) -> (i32, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg(repo_root().join("examples/ci-drift-check/drift-report.py"))
+        .arg("test")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run drift-report.py");
+    child.stdin.take().unwrap().write_all(plan.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8(out.stdout).unwrap())
+}
+
+/// With the provider schema, only arguments count: a status that AWS changes, or a node
+/// group's desired size the cluster autoscaler moves, is listed apart and exits 0; a whole
+/// object marked sensitive hides every value; a map cleared to {} still shows; output changes
+/// and the plan's warnings (each once) are in the report.
+#[test]
+fn drift_report_counts_arguments_only_and_repeats_the_plans_warnings() {
+    let schema = serde_json::json!({"provider_schemas": {"registry.terraform.io/skillancer/scaling": {"resource_schemas": {
+        "scaling_read_replica": {"block": {"attributes": {
+            "status": {"type": "string", "computed": true},
+            "instance_class": {"type": "string", "required": true},
+            "tags": {"type": ["map", "string"], "optional": true},
+        }}},
+        "scaling_node_group": {"block": {"attributes": {"desired_size": {"type": "number", "optional": true, "computed": true}}}},
+    }}}});
+    let dir = tempfile::tempdir().unwrap();
+    let schema_file = dir.path().join("schema.json");
+    std::fs::write(&schema_file, schema.to_string()).unwrap();
+    let warning = serde_json::json!({"type": "diagnostic", "diagnostic": {"severity": "warning", "summary": "No such namespace yet",
+        "detail": "Namespace later does not exist.", "address": "scaling_profile.a"}});
+    let log = dir.path().join("plan.jsonl");
+    std::fs::write(&log, format!("{warning}\n{}\n", warning.to_string().replace("profile.a", "profile.b"))).unwrap();
+    let args = [schema_file.as_os_str(), log.as_os_str()];
+    let args = [std::ffi::OsStr::new("--schema"), args[0], std::ffi::OsStr::new("--diagnostics"), args[1]];
+    let change = |address: &str, before: Value, after: Value| {
+        let ty = address.split('.').next().unwrap();
+        serde_json::json!({"address": address, "type": ty, "change": {"actions": ["update"], "before": before, "after": after}})
+    };
+
+    let working = serde_json::json!({"resource_drift": [
+        change("scaling_read_replica.r", serde_json::json!({"status": "available"}), serde_json::json!({"status": "backing-up"})),
+        change("scaling_node_group.workers", serde_json::json!({"desired_size": 3}), serde_json::json!({"desired_size": 5})),
+    ]});
+    let (code, report) = drift_report(&working, &args);
+    assert_eq!(code, 0, "AWS and the autoscaler at work are not drift:\n{report}");
+    assert!(report.contains("No drift"), "{report}");
+    assert!(report.contains("| `scaling_read_replica.r` | `status` | `\"available\"` | `\"backing-up\"` |"), "listed apart:\n{report}");
+    assert!(report.contains("**No such namespace yet** (2 times): `scaling_profile.a`, `scaling_profile.b`"), "{report}");
+
+    let mut changed = change(
+        "scaling_read_replica.r",
+        serde_json::json!({"instance_class": "db.r6g.large", "tags": {"team": "db"}}),
+        serde_json::json!({"instance_class": "db.r6g.xlarge", "tags": {}}),
+    );
+    changed["change"]["before_sensitive"] = true.into();
+    let drifted = serde_json::json!({"resource_drift": [changed], "output_changes": {"endpoint": {"actions": ["update"]}}});
+    let (code, report) = drift_report(&drifted, &args);
+    assert_eq!(code, 2, "{report}");
+    assert!(report.contains("| `scaling_read_replica.r` | `instance_class` | (sensitive) | (sensitive) |"), "{report}");
+    assert!(report.contains("`tags`") && !report.contains("\"db\""), "a cleared map shows, its old value hidden:\n{report}");
+    assert!(report.contains("- outputs: `endpoint`"), "{report}");
 }

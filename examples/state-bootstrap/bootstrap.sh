@@ -27,13 +27,18 @@ else
   else
     aws s3api create-bucket --bucket "$bucket" --create-bucket-configuration "LocationConstraint=$region" >/dev/null
   fi
-  aws s3api put-bucket-versioning --bucket "$bucket" --versioning-configuration Status=Enabled
+  echo "bucket $bucket: created"
+fi
+# Set on every run, so that a run stopped after the bucket was made is finished by the next.
+# Both are safe to repeat; encryption is set only where none is, so a team's KMS key stays.
+aws s3api put-bucket-versioning --bucket "$bucket" --versioning-configuration Status=Enabled
+aws s3api put-public-access-block --bucket "$bucket" \
+  --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
+if ! aws s3api get-bucket-encryption --bucket "$bucket" >/dev/null 2>&1; then
   aws s3api put-bucket-encryption --bucket "$bucket" \
     --server-side-encryption-configuration '{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}'
-  aws s3api put-public-access-block --bucket "$bucket" \
-    --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true
-  echo "bucket $bucket: created (versioned, encrypted, not public)"
 fi
+echo "bucket $bucket: versioned, encrypted, not public"
 
 if aws dynamodb describe-table --table-name "$table" >/dev/null 2>&1; then
   echo "table $table: exists"

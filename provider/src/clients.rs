@@ -97,10 +97,10 @@ pub struct Clients {
     /// what a write may have changed.
     writes: WriteCount,
     kube_objects: OnceLock<ObjectListings>,
-    /// Namespaces found to exist, so that the plans of many objects in one namespace ask once;
-    /// held across a look so that concurrent plans share it. A missing one is asked again: it
-    /// may be created by then.
-    kube_namespaces: tokio::sync::Mutex<std::collections::HashSet<String>>,
+    /// Namespaces found to exist, so that the plans of many objects in one namespace stop
+    /// asking once one found it (plans ask at once, not in turn: a silent API server costs
+    /// each one read_timeout, not the sum). A missing one is asked again: it may be created.
+    kube_namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
     elasticache_reads: OnceLock<ElastiCacheReads>,
     distributions: OnceLock<DistributionLookup>,
     /// One writer at a time per distribution from this provider: resources on several of its
@@ -133,7 +133,7 @@ impl Clients {
             rds_instances: OnceLock::new(),
             writes: WriteCount::new(),
             kube_objects: OnceLock::new(),
-            kube_namespaces: tokio::sync::Mutex::new(Default::default()),
+            kube_namespaces: std::sync::Mutex::new(Default::default()),
             elasticache_reads: OnceLock::new(),
             distributions: OnceLock::new(),
             distribution_writers: std::sync::Mutex::new(HashMap::new()),
@@ -191,15 +191,16 @@ impl Clients {
     /// Whether the namespace exists (`kube::namespace::exists`), remembered once it does.
     pub async fn kube_namespace_exists(&self, name: &str) -> Result<Option<bool>, String> {
         let (client, apis) = self.kube().await?;
-        let mut known = self.kube_namespaces.lock().await;
-        if known.contains(name) {
+        if self.kube_namespaces.lock().map(|known| known.contains(name)).unwrap_or(false) {
             return Ok(Some(true));
         }
         let found = crate::kube::namespace::exists(client, name)
             .await
             .map_err(|e| crate::kube::error::describe(&format!("reading namespace {name}"), &e, &apis.server))?;
         if found == Some(true) {
-            known.insert(name.to_string());
+            if let Ok(mut known) = self.kube_namespaces.lock() {
+                known.insert(name.to_string());
+            }
         }
         Ok(found)
     }

@@ -95,7 +95,6 @@ impl Group {
         }
     }
 
-    /// The node type the group will have once the maintenance window passes.
     /// The group as a settled wait leaves it: with the node type its members hold pending.
     fn settled(rg: &ReplicationGroup, members: &std::collections::HashMap<String, CacheCluster>) -> Group {
         let mut group = Group::of(rg);
@@ -104,6 +103,7 @@ impl Group {
         group
     }
 
+    /// The node type the group will have once the maintenance window passes.
     fn effective_node_type(&self) -> &str {
         self.pending_node_type.as_deref().unwrap_or(&self.node_type)
     }
