@@ -152,7 +152,7 @@ def drift_report(environment, plan, schema=None, log=()):
     drifted, computed = [], []
     for d in changed(plan.get("resource_drift")):
         if d["change"]["actions"] == ["delete"]:
-            drifted.append(f"| `{d['address']}` | (all) | exists | deleted outside Terraform |")
+            drifted.append([f"| `{d['address']}` | (all) | exists | deleted outside Terraform |"])
             continue
         block = resource_block(schema, d.get("type", "")) if schema else None
         rows = []
@@ -162,7 +162,6 @@ def drift_report(environment, plan, schema=None, log=()):
             (rows if counts else computed).append(row)
         if rows:
             drifted.append(rows)
-    count = sum(1 for d in drifted if isinstance(d, list) or d.endswith("deleted outside Terraform |"))
     pending = changed(plan.get("resource_changes"))
     outputs = sorted(n for n, c in (plan.get("output_changes") or {}).items() if c.get("actions") != ["no-op"])
     warnings = diagnostics(log, "warning")
@@ -172,10 +171,10 @@ def drift_report(environment, plan, schema=None, log=()):
         out.append("No drift: the infrastructure matches the configuration.")
         out.append("")
     if drifted:
-        out += [f"**{count} resource(s) changed outside Terraform.**", ""]
+        out += [f"**{len(drifted)} resource(s) changed outside Terraform.**", ""]
         out += ["| Resource | Attribute | Recorded | Now |", "| --- | --- | --- | --- |"]
         for rows in drifted:
-            out += rows if isinstance(rows, list) else [rows]
+            out += rows
         out.append("")
     if pending or outputs:
         out += [f"**The next apply would change {len(pending)} resource(s):**", ""]
